@@ -1,0 +1,6 @@
+// Package config reads Gatehouse's YAML configuration (SPEC §2): strict about
+// unknown keys, `${NAME}` / `${NAME:-default}` expansion from the environment,
+// defaults that depend on the mode (dev or serve), and validation errors that
+// name the offending key. Only cmd/gatehouse imports it; it maps the result
+// onto each package's own Config.
+package config

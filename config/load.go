@@ -1,0 +1,106 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxFileBytes bounds the config file.
+const maxFileBytes = 1 << 20
+
+// LoadFile reads, expands, decodes and validates a config file over the
+// defaults of mode. An empty path gives the validated defaults.
+func LoadFile(path string, mode Mode) (*Config, error) {
+	if path == "" {
+		c := Default(mode)
+		if err := c.Validate(mode); err != nil {
+			return nil, err
+		}
+		return &c, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if len(data) > maxFileBytes {
+		return nil, fmt.Errorf("config: %s is larger than %d bytes", path, maxFileBytes)
+	}
+	return Parse(data, mode, os.LookupEnv)
+}
+
+// Parse decodes data over the defaults of mode, expanding `${NAME}` from
+// lookup, and validates the result.
+func Parse(data []byte, mode Mode, lookup func(string) (string, bool)) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c := Default(mode)
+	if root.Kind != 0 { // an empty file keeps the defaults
+		if err := expandNode(&root, lookup); err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		enc := yaml.NewEncoder(&buf)
+		if err := enc.Encode(&root); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(&buf)
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+	}
+	if err := c.Validate(mode); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// expandNode replaces ${NAME} and ${NAME:-default} in every scalar value. A
+// reference to an unset variable without a default is an error naming it.
+func expandNode(n *yaml.Node, lookup func(string) (string, bool)) error {
+	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		var missing []string
+		out := envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			m := envRef.FindStringSubmatch(ref)
+			if v, ok := lookup(m[1]); ok {
+				return v
+			}
+			if m[2] != "" {
+				return m[3]
+			}
+			missing = append(missing, m[1])
+			return ""
+		})
+		if len(missing) > 0 {
+			return fmt.Errorf("config: line %d: environment variable %s is not set", n.Line, strings.Join(missing, ", "))
+		}
+		n.Value = out
+		if n.Style == 0 {
+			// A plain scalar resolves again from its new value, so
+			// `per_ip: ${RATE}` can still be a number.
+			n.Tag = ""
+		}
+	}
+	for _, c := range n.Content {
+		if err := expandNode(c, lookup); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package config
+
+import "time"
+
+// Config is the whole configuration file.
+type Config struct {
+	Server     Server     `yaml:"server"`
+	Keys       Keys       `yaml:"keys"`
+	Tokens     Tokens     `yaml:"tokens"`
+	OIDC       OIDC       `yaml:"oidc"`
+	DevIDP     DevIDP     `yaml:"dev_idp"`
+	Policy     Policy     `yaml:"policy"`
+	Apps       []App      `yaml:"apps"`
+	Deepstream Deepstream `yaml:"deepstream"`
+	Profiles   Profiles   `yaml:"profiles"`
+	Realtime   Realtime   `yaml:"realtime"`
+}
+
+// Server configures the HTTP listener.
+type Server struct {
+	Addr           string        `yaml:"addr"`
+	PublicURL      string        `yaml:"public_url"`
+	TrustedProxies []string      `yaml:"trusted_proxies"`
+	ShutdownGrace  time.Duration `yaml:"shutdown_grace"`
+}
+
+// Keys configures signing keys.
+type Keys struct {
+	Dir     string       `yaml:"dir"`
+	Signing []SigningKey `yaml:"signing"`
+}
+
+// SigningKey names one key file.
+type SigningKey struct {
+	KID  string `yaml:"kid"`
+	Alg  string `yaml:"alg"`
+	File string `yaml:"file"`
+}
+
+// Tokens configures minted realtime tokens.
+type Tokens struct {
+	Issuer    string        `yaml:"issuer"`
+	Audience  string        `yaml:"audience"`
+	TTL       time.Duration `yaml:"ttl"`
+	Anonymous Anonymous     `yaml:"anonymous"`
+}
+
+// Anonymous configures anonymous tokens.
+type Anonymous struct {
+	Enabled    *bool         `yaml:"enabled"`
+	TTL        time.Duration `yaml:"ttl"`
+	Algorithms []string      `yaml:"algorithms"`
+	Rate       Rate          `yaml:"rate"`
+}
+
+// Rate is a request budget per client IP.
+type Rate struct {
+	PerIP int           `yaml:"per_ip"`
+	Per   time.Duration `yaml:"per"`
+}
+
+// OIDC configures the relying party.
+type OIDC struct {
+	Providers         []Provider `yaml:"providers"`
+	RedirectAllowlist []string   `yaml:"redirect_allowlist"`
+	Session           Session    `yaml:"session"`
+}
+
+// Provider is one OpenID Connect identity provider.
+type Provider struct {
+	Name              string   `yaml:"name"`
+	Issuer            string   `yaml:"issuer"`
+	ClientID          string   `yaml:"client_id"`
+	ClientSecret      string   `yaml:"client_secret" redact:"true"`
+	Scopes            []string `yaml:"scopes"`
+	Audience          string   `yaml:"audience"`
+	RolesClaim        string   `yaml:"roles_claim"`
+	GroupsClaim       string   `yaml:"groups_claim"`
+	InsecureAllowHTTP bool     `yaml:"insecure_allow_http"`
+}
+
+// Session configures the session cookie.
+type Session struct {
+	CookieName  string        `yaml:"cookie_name"`
+	HashKeys    []string      `yaml:"hash_keys" redact:"true"`
+	BlockKeys   []string      `yaml:"block_keys" redact:"true"`
+	MaxAge      time.Duration `yaml:"max_age"`
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+}
+
+// DevIDP configures the built-in development identity provider.
+type DevIDP struct {
+	Enabled *bool `yaml:"enabled"`
+}
+
+// Policy is the grant policy of SPEC §6.
+type Policy struct {
+	Anonymous Grant  `yaml:"anonymous"`
+	Rules     []Rule `yaml:"rules"`
+}
+
+// Grant lists channel patterns.
+type Grant struct {
+	Subscribe []string `yaml:"subscribe"`
+	Publish   []string `yaml:"publish"`
+}
+
+// Rule grants patterns to identities matching When.
+type Rule struct {
+	When      When     `yaml:"when"`
+	Subscribe []string `yaml:"subscribe"`
+	Publish   []string `yaml:"publish"`
+}
+
+// When holds a rule's conditions; all given ones must hold. Role, group,
+// provider and email_domain take one value or a list (any matches).
+type When struct {
+	Authenticated *bool             `yaml:"authenticated"`
+	Anonymous     *bool             `yaml:"anonymous"`
+	Role          StringList        `yaml:"role"`
+	Group         StringList        `yaml:"group"`
+	Provider      StringList        `yaml:"provider"`
+	EmailDomain   StringList        `yaml:"email_domain"`
+	Claim         map[string]string `yaml:"claim"`
+}
+
+// App is a hosted realtime app and its credentials.
+type App struct {
+	ID                  string    `yaml:"id"`
+	Key                 string    `yaml:"key"`
+	Secret              string    `yaml:"secret" redact:"true"`
+	ClientEvents        bool      `yaml:"client_events"`
+	EncryptionMasterKey string    `yaml:"encryption_master_key" redact:"true"`
+	ClientSourceAddress []string  `yaml:"client_source_address"`
+	AdminSourceAddress  []string  `yaml:"admin_source_address"`
+	Webhooks            []Webhook `yaml:"webhooks"`
+}
+
+// Webhook is an app webhook target.
+type Webhook struct {
+	URL    string   `yaml:"url"`
+	Events []string `yaml:"events"`
+}
+
+// Deepstream configures the deepstream login webhook.
+type Deepstream struct {
+	Enabled *bool `yaml:"enabled"`
+}
+
+// Profiles configures extra token shapes.
+type Profiles struct {
+	Ably       *AblyProfile       `yaml:"ably"`
+	Centrifugo *CentrifugoProfile `yaml:"centrifugo"`
+}
+
+// AblyProfile holds the Ably API key the ably profile signs with.
+type AblyProfile struct {
+	KeyName   string `yaml:"key_name"`
+	KeySecret string `yaml:"key_secret" redact:"true"`
+}
+
+// CentrifugoProfile configures Centrifugo tokens.
+type CentrifugoProfile struct {
+	Audience string `yaml:"audience"`
+}
+
+// Realtime configures the hosted realtime layer.
+type Realtime struct {
+	Backplane string `yaml:"backplane"`
+	Redis     Redis  `yaml:"redis"`
+	Limits    Limits `yaml:"limits"`
+}
+
+// Redis locates the Redis backplane.
+type Redis struct {
+	URL string `yaml:"url" redact:"url"`
+}
+
+// Limits bound the hosted realtime layer, per process.
+type Limits struct {
+	MaxConnections        int `yaml:"max_connections"`
+	MaxMessageBytes       int `yaml:"max_message_bytes"`
+	ClientEventsPerSecond int `yaml:"client_events_per_second"`
+	PresenceMembers       int `yaml:"presence_members"`
+}
+
+// On reports whether an optional switch is set, defaulting to false.
+func On(b *bool) bool { return b != nil && *b }
