@@ -1,0 +1,128 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"gatehouse/issuer"
+	"gatehouse/policy"
+)
+
+// AnonymousConfig configures POST /token/anonymous.
+type AnonymousConfig struct {
+	Enabled    bool
+	TTL        time.Duration
+	Algorithms []string
+	RatePerIP  int
+	RatePer    time.Duration
+}
+
+// Anonymous mints anonymous tokens.
+type Anonymous struct {
+	cfg     AnonymousConfig
+	issuer  *issuer.Issuer
+	policy  *policy.Engine
+	limiter *RateLimiter
+	metrics *Metrics
+	log     *slog.Logger
+}
+
+// NewAnonymous validates cfg.
+func NewAnonymous(cfg AnonymousConfig, iss *issuer.Issuer, pol *policy.Engine, m *Metrics, log *slog.Logger) (*Anonymous, error) {
+	for _, alg := range cfg.Algorithms {
+		if iss.Keys().ForAlg(alg) == nil {
+			return nil, errors.New("handlers: no signing key for anonymous algorithm " + alg)
+		}
+	}
+	return &Anonymous{
+		cfg: cfg, issuer: iss, policy: pol, metrics: m, log: log,
+		limiter: NewRateLimiter(cfg.RatePerIP, cfg.RatePer, iss.Now),
+	}, nil
+}
+
+// Mount adds the route.
+func (a *Anonymous) Mount(r gin.IRouter) {
+	r.POST("/token/anonymous", a.mint)
+}
+
+type anonymousRequest struct {
+	Alg     string `json:"alg"`
+	Profile string `json:"profile"`
+}
+
+type tokenResponse struct {
+	AccessToken     string `json:"access_token"`
+	TokenType       string `json:"token_type"`
+	ExpiresIn       int64  `json:"expires_in"`
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
+	Scope           string `json:"scope,omitempty"`
+}
+
+func (a *Anonymous) mint(c *gin.Context) {
+	if !a.cfg.Enabled {
+		abort(c, http.StatusNotFound, codeNotFound, "anonymous tokens are disabled")
+		return
+	}
+	if ok, wait := a.limiter.Allow(c.ClientIP()); !ok {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		abort(c, http.StatusTooManyRequests, codeRateLimited, "too many anonymous tokens from this address")
+		return
+	}
+	var req anonymousRequest
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		abortBodyError(c, err)
+		return
+	}
+	if len(body) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil {
+			abort(c, http.StatusBadRequest, codeInvalidRequest, "body must be a JSON object")
+			return
+		}
+	}
+	if p := c.Query("profile"); p != "" && req.Profile == "" {
+		req.Profile = p
+	}
+	alg := req.Alg
+	if alg == "" {
+		alg = a.cfg.Algorithms[0]
+	} else if !contains(a.cfg.Algorithms, alg) {
+		abort(c, http.StatusBadRequest, codeInvalidRequest, "alg must be one of the configured anonymous algorithms")
+		return
+	}
+	if req.Profile != "" && !a.issuer.HasProfile(req.Profile) {
+		abort(c, http.StatusBadRequest, codeInvalidRequest, "unknown profile")
+		return
+	}
+	id := policy.Identity{Subject: issuer.NewAnonymousSubject(), Anonymous: true}
+	tok, err := a.issuer.Mint(req.Profile, issuer.Request{
+		Identity: id, Grants: a.policy.Grants(id), TTL: a.cfg.TTL, Alg: alg,
+		Params: profileParams(c),
+	})
+	if err != nil {
+		a.log.ErrorContext(c.Request.Context(), "anonymous mint failed", "err", err)
+		abort(c, http.StatusInternalServerError, codeServerError, "could not mint a token")
+		return
+	}
+	a.metrics.TokenMinted("anonymous", alg)
+	c.JSON(http.StatusOK, tokenResponse{
+		AccessToken: tok.Value, TokenType: "Bearer",
+		ExpiresIn: int64(tok.ExpiresAt.Sub(tok.IssuedAt) / time.Second),
+	})
+}
+
+// profileParams collects the profile parameters a request may carry.
+func profileParams(c *gin.Context) map[string]string {
+	if ch := c.Query("channel"); ch != "" {
+		return map[string]string{"channel": ch}
+	}
+	return nil
+}

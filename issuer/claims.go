@@ -1,0 +1,92 @@
+package issuer
+
+import (
+	"github.com/golang-jwt/jwt/v5"
+
+	"gatehouse/policy"
+)
+
+// Claims are the claims of a default-profile realtime token (SPEC §4).
+type Claims struct {
+	Issuer      string           `json:"iss"`
+	Subject     string           `json:"sub"`
+	Audience    jwt.ClaimStrings `json:"aud"`
+	IssuedAt    *jwt.NumericDate `json:"iat"`
+	NotBefore   *jwt.NumericDate `json:"nbf,omitempty"`
+	ExpiresAt   *jwt.NumericDate `json:"exp"`
+	ID          string           `json:"jti"`
+	SessionID   string           `json:"sid,omitempty"`
+	Name        string           `json:"name,omitempty"`
+	Email       string           `json:"email,omitempty"`
+	Provider    string           `json:"provider,omitempty"`
+	Anonymous   bool             `json:"anon"`
+	Roles       []string         `json:"roles"`
+	Groups      []string         `json:"groups"`
+	Permissions []string         `json:"permissions"`
+}
+
+var _ jwt.Claims = (*Claims)(nil)
+
+// GetExpirationTime implements jwt.Claims.
+func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt, nil }
+
+// GetIssuedAt implements jwt.Claims.
+func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error) { return c.IssuedAt, nil }
+
+// GetNotBefore implements jwt.Claims.
+func (c *Claims) GetNotBefore() (*jwt.NumericDate, error) { return c.NotBefore, nil }
+
+// GetIssuer implements jwt.Claims.
+func (c *Claims) GetIssuer() (string, error) { return c.Issuer, nil }
+
+// GetSubject implements jwt.Claims.
+func (c *Claims) GetSubject() (string, error) { return c.Subject, nil }
+
+// GetAudience implements jwt.Claims.
+func (c *Claims) GetAudience() (jwt.ClaimStrings, error) { return c.Audience, nil }
+
+// Identity rebuilds the identity the token was minted for.
+func (c *Claims) Identity() policy.Identity {
+	return policy.Identity{
+		Subject:   c.Subject,
+		Name:      c.Name,
+		Email:     c.Email,
+		Provider:  c.Provider,
+		Roles:     c.Roles,
+		Groups:    c.Groups,
+		Anonymous: c.Anonymous,
+		SessionID: c.SessionID,
+	}.Normalize()
+}
+
+// Grants parses the token's permissions; unknown permission forms are
+// dropped (a token never gains access through a string it cannot parse).
+func (c *Claims) Grants() policy.Grants {
+	var g policy.Grants
+	for _, p := range c.Permissions {
+		if one, err := policy.ParsePermissions([]string{p}); err == nil {
+			g.Subscribe = append(g.Subscribe, one.Subscribe...)
+			g.Publish = append(g.Publish, one.Publish...)
+		}
+	}
+	return g
+}
+
+// mintClaims is what is written: aud as a single string, as SPEC §4 shows.
+type mintClaims struct {
+	Issuer      string   `json:"iss"`
+	Subject     string   `json:"sub"`
+	Audience    string   `json:"aud"`
+	IssuedAt    int64    `json:"iat"`
+	NotBefore   int64    `json:"nbf"`
+	ExpiresAt   int64    `json:"exp"`
+	ID          string   `json:"jti"`
+	SessionID   string   `json:"sid,omitempty"`
+	Name        string   `json:"name,omitempty"`
+	Email       string   `json:"email,omitempty"`
+	Provider    string   `json:"provider,omitempty"`
+	Anonymous   bool     `json:"anon"`
+	Roles       []string `json:"roles"`
+	Groups      []string `json:"groups"`
+	Permissions []string `json:"permissions"`
+}

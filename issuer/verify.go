@@ -1,0 +1,64 @@
+package issuer
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// maxTokenBytes bounds what Verify will parse.
+const maxTokenBytes = 16 << 10
+
+// forbiddenHeaders are never followed nor trusted (RFC 8725 §3.10); a token
+// carrying one is refused outright, since ours never do.
+var forbiddenHeaders = []string{"jku", "x5u", "jwk", "x5c", "crit"}
+
+// Verify checks a default-profile token and returns its claims. Every
+// failure wraps ErrInvalidToken (and ErrRevoked for a revoked session).
+func (i *Issuer) Verify(token string) (*Claims, error) {
+	if len(token) > maxTokenBytes {
+		return nil, fmt.Errorf("%w: too long", ErrInvalidToken)
+	}
+	c := new(Claims)
+	_, err := i.parser.ParseWithClaims(token, c, i.keyFunc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	if c.Subject == "" {
+		return nil, fmt.Errorf("%w: no sub", ErrInvalidToken)
+	}
+	if c.Anonymous && c.SessionID != "" {
+		return nil, fmt.Errorf("%w: anonymous token with a session", ErrInvalidToken)
+	}
+	if i.Revoked(c.SessionID) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, ErrRevoked)
+	}
+	return c, nil
+}
+
+// keyFunc picks the verification key: the kid must name a configured key and
+// the header alg must be that key's algorithm (never HS with a public key).
+func (i *Issuer) keyFunc(t *jwt.Token) (any, error) {
+	for _, h := range forbiddenHeaders {
+		if _, ok := t.Header[h]; ok {
+			return nil, fmt.Errorf("issuer: %s header not accepted", h)
+		}
+	}
+	typ, _ := t.Header["typ"].(string)
+	if !typOK(typ) {
+		return nil, fmt.Errorf("issuer: typ %q not accepted", typ)
+	}
+	kid, _ := t.Header["kid"].(string)
+	if kid == "" {
+		return nil, errors.New("issuer: kid missing")
+	}
+	k, ok := i.keys.Lookup(kid)
+	if !ok {
+		return nil, fmt.Errorf("issuer: unknown kid %q", kid)
+	}
+	if t.Method == nil || t.Method.Alg() != k.Alg {
+		return nil, fmt.Errorf("issuer: alg %v does not match key %q (%s)", t.Header["alg"], kid, k.Alg)
+	}
+	return k.VerificationKey(), nil
+}
