@@ -34,7 +34,9 @@ type app struct {
 	// revocations holds logged-out session ids; onRevoke are told too (the
 	// realtime hub closes the sockets of a revoked session).
 	revocations revocation.List
-	onRevoke    []func(ctx context.Context, sid string)
+	// sessions reads login session cookies; nil when no login is configured.
+	sessions handlers.SessionReader
+	onRevoke []func(ctx context.Context, sid string)
 }
 
 // revoke revokes a session id everywhere: the list every verifier asks, and
