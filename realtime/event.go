@@ -1,0 +1,107 @@
+package realtime
+
+import (
+	"encoding/json"
+	"sync"
+)
+
+// Kind says what an Envelope or Event carries.
+type Kind string
+
+// Kinds of envelopes. Publish, MemberAdded and MemberRemoved reach
+// connections as Events; the others act on connections.
+const (
+	KindPublish        Kind = "publish"
+	KindMemberAdded    Kind = "member_added"
+	KindMemberRemoved  Kind = "member_removed"
+	KindBindSession    Kind = "bind_session"
+	KindRevokeSession  Kind = "revoke_session"
+	KindTerminateUser  Kind = "terminate_user"
+	KindTerminateConns Kind = "terminate_conns"
+)
+
+// Message is an event published on a channel of an app.
+type Message struct {
+	// App is the app id; channels of different apps never meet.
+	App string `json:"app"`
+	// Channel is the channel (or topic) name.
+	Channel string `json:"channel"`
+	// Name is the event name (Pusher) or message type (topics).
+	Name string `json:"name"`
+	// Data is the payload, passed on byte for byte.
+	Data string `json:"data"`
+	// UserID is the sender's user id, set for client events on presence
+	// channels.
+	UserID string `json:"user_id,omitempty"`
+	// Except is the id of a connection that must not receive the message
+	// (the sender of a client event, or socket_id of the HTTP API).
+	Except string `json:"except,omitempty"`
+	// Sender is the connection id of the publisher when a client published
+	// (topics report it to subscribers); empty for the HTTP API.
+	Sender string `json:"sender,omitempty"`
+	// SenderSub is the subject of the publishing connection, when known.
+	SenderSub string `json:"sender_sub,omitempty"`
+	// ID is a publisher-chosen message id (topics), empty otherwise.
+	ID string `json:"id,omitempty"`
+}
+
+// Member is one user present on a presence channel.
+type Member struct {
+	// UserID identifies the user; several sockets may share it.
+	UserID string `json:"user_id"`
+	// UserInfo is the user's JSON info as the app signed it, or nil.
+	UserInfo json.RawMessage `json:"user_info,omitempty"`
+}
+
+// Event is what a Conn receives: a published message or a presence change.
+// One Event is shared by every local subscriber of a fan-out; use Encode to
+// get its wire bytes, computed once per Codec.
+type Event struct {
+	// Kind is KindPublish, KindMemberAdded or KindMemberRemoved.
+	Kind Kind
+	// Message holds the channel and, for KindPublish, the payload. For member
+	// events Message.UserID is the member.
+	Message
+	// UserInfo is the member's info on KindMemberAdded.
+	UserInfo json.RawMessage
+
+	mu  sync.Mutex
+	enc []encoded
+}
+
+type encoded struct {
+	codec *Codec
+	b     []byte
+}
+
+// Codec turns Events into the wire bytes of one protocol variant (for
+// example Pusher frames, with or without permessage-deflate). Create one per
+// variant with NewCodec and keep it for the life of the process.
+type Codec struct {
+	name   string
+	encode func(*Event) []byte
+}
+
+// NewCodec returns a Codec named name that encodes with fn. fn may return nil
+// for events its protocol does not deliver.
+func NewCodec(name string, fn func(*Event) []byte) *Codec {
+	return &Codec{name: name, encode: fn}
+}
+
+// Name returns the codec's name.
+func (c *Codec) Name() string { return c.name }
+
+// Encode returns the bytes of e under c, encoding them on the first call only.
+// The result is shared: callers must not modify it.
+func (e *Event) Encode(c *Codec) []byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, x := range e.enc {
+		if x.codec == c {
+			return x.b
+		}
+	}
+	b := c.encode(e)
+	e.enc = append(e.enc, encoded{codec: c, b: b})
+	return b
+}

@@ -1,0 +1,268 @@
+package realtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors of the hub.
+var (
+	ErrOverCapacity = errors.New("realtime: over capacity")
+	ErrClosed       = errors.New("realtime: hub closed")
+	ErrUnknownConn  = errors.New("realtime: connection not registered")
+	ErrRevoked      = errors.New("realtime: session revoked")
+)
+
+// Default limits, as SPEC §2 gives them.
+const (
+	DefaultMaxConnections        = 100000
+	DefaultMaxMessageBytes       = 10240
+	DefaultClientEventsPerSecond = 10
+	DefaultPresenceMembers       = 100
+	DefaultCacheTTL              = 30 * time.Minute
+	DefaultRevokedTTL            = 24 * time.Hour
+)
+
+// Limits are the per-process limits of the realtime layer. Zero fields take
+// the defaults.
+type Limits struct {
+	MaxConnections        int
+	MaxMessageBytes       int
+	ClientEventsPerSecond int
+	PresenceMembers       int
+}
+
+// Config configures a Hub.
+type Config struct {
+	// Node names this node on the backplane; a random id when empty.
+	Node string
+	// Limits apply to this process.
+	Limits Limits
+	// CacheTTL is how long the last event of a cache channel is kept [30m].
+	CacheTTL time.Duration
+	// RevokedTTL is how long a node remembers a revoked session id, so a
+	// late binding of that session is refused [24h].
+	RevokedTTL time.Duration
+	// Now is the clock [time.Now].
+	Now func() time.Time
+}
+
+// Hub is the node-local registry of connections and subscriptions, joined to
+// the other nodes through a Backplane.
+type Hub struct {
+	cfg  Config
+	bp   Backplane
+	log  *slog.Logger
+	stop func()
+
+	mu        sync.RWMutex
+	conns     map[string]*connState
+	channels  map[ChannelKey]map[string]Conn
+	sids      map[string]map[string]*connState
+	users     map[ChannelKey]map[string]*connState // {app, user id}
+	revoked   map[string]time.Time
+	observers []func(context.Context, Lifecycle)
+	closed    bool
+
+	published atomic.Uint64
+	delivered atomic.Uint64
+}
+
+type connState struct {
+	c    Conn
+	app  string
+	sid  string
+	user string
+	subs map[string]*Member // channel -> presence member (nil otherwise)
+}
+
+// New returns a hub joined to bp. The hub subscribes to bp at once; call
+// Close to leave.
+func New(ctx context.Context, cfg Config, bp Backplane, log *slog.Logger) (*Hub, error) {
+	if bp == nil {
+		return nil, errors.New("realtime: nil backplane")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg.Limits = cfg.Limits.withDefaults()
+	if cfg.CacheTTL <= 0 {
+		cfg.CacheTTL = DefaultCacheTTL
+	}
+	if cfg.RevokedTTL <= 0 {
+		cfg.RevokedTTL = DefaultRevokedTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Node == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		cfg.Node = hex.EncodeToString(b[:])
+	}
+	h := &Hub{
+		cfg:      cfg,
+		bp:       bp,
+		log:      log,
+		conns:    make(map[string]*connState),
+		channels: make(map[ChannelKey]map[string]Conn),
+		sids:     make(map[string]map[string]*connState),
+		users:    make(map[ChannelKey]map[string]*connState),
+		revoked:  make(map[string]time.Time),
+	}
+	stop, err := bp.Subscribe(ctx, h.handle)
+	if err != nil {
+		return nil, fmt.Errorf("realtime: subscribe to backplane: %w", err)
+	}
+	h.stop = stop
+	return h, nil
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxConnections <= 0 {
+		l.MaxConnections = DefaultMaxConnections
+	}
+	if l.MaxMessageBytes <= 0 {
+		l.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if l.ClientEventsPerSecond <= 0 {
+		l.ClientEventsPerSecond = DefaultClientEventsPerSecond
+	}
+	if l.PresenceMembers <= 0 {
+		l.PresenceMembers = DefaultPresenceMembers
+	}
+	return l
+}
+
+// Limits returns the effective limits, defaults filled in.
+func (h *Hub) Limits() Limits { return h.cfg.Limits }
+
+// Node returns this node's id on the backplane.
+func (h *Hub) Node() string { return h.cfg.Node }
+
+// Now returns the hub's clock reading.
+func (h *Hub) Now() time.Time { return h.cfg.Now() }
+
+// Backplane returns the hub's backplane (readiness checks ping it).
+func (h *Hub) Backplane() Backplane { return h.bp }
+
+// NewConnID returns a fresh, unpredictable connection id in the Pusher
+// socket_id form: two decimal numbers joined by a dot.
+func (h *Hub) NewConnID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	a := binary.BigEndian.Uint32(b[:4])%1_000_000_000 + 1
+	c := binary.BigEndian.Uint32(b[4:])%1_000_000_000 + 1
+	return strconv.FormatUint(uint64(a), 10) + "." + strconv.FormatUint(uint64(c), 10)
+}
+
+// Register adds c, a connection to app, to the hub. It fails with
+// ErrOverCapacity when the process holds Limits.MaxConnections already.
+func (h *Hub) Register(c Conn, app string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return ErrClosed
+	}
+	if len(h.conns) >= h.cfg.Limits.MaxConnections {
+		return ErrOverCapacity
+	}
+	if _, dup := h.conns[c.ID()]; dup {
+		return fmt.Errorf("realtime: duplicate connection id %q", c.ID())
+	}
+	h.conns[c.ID()] = &connState{c: c, app: app, subs: make(map[string]*Member)}
+	return nil
+}
+
+// Unregister removes c and all its subscriptions, telling the backplane
+// (occupancy, presence) and the observers. It is safe to call more than once.
+func (h *Hub) Unregister(ctx context.Context, c Conn) {
+	h.mu.Lock()
+	cs := h.conns[c.ID()]
+	if cs == nil || cs.c != c {
+		h.mu.Unlock()
+		return
+	}
+	delete(h.conns, c.ID())
+	subs := cs.subs
+	cs.subs = nil
+	for name := range subs {
+		h.removeSubLocked(ChannelKey{cs.app, name}, c.ID())
+	}
+	h.unbindLocked(cs)
+	h.mu.Unlock()
+	for name, m := range subs {
+		h.leave(ctx, ChannelKey{cs.app, name}, c.ID(), m)
+	}
+}
+
+// Len returns the number of connections on this node.
+func (h *Hub) Len() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.conns)
+}
+
+// Stats are counters of this node.
+type Stats struct {
+	Connections   int
+	Subscriptions int
+	Published     uint64
+	Delivered     uint64
+}
+
+// Stats returns this node's counters.
+func (h *Hub) Stats() Stats {
+	h.mu.RLock()
+	s := Stats{Connections: len(h.conns)}
+	for _, subs := range h.channels {
+		s.Subscriptions += len(subs)
+	}
+	h.mu.RUnlock()
+	s.Published = h.published.Load()
+	s.Delivered = h.delivered.Load()
+	return s
+}
+
+// Close leaves the backplane and disconnects every local connection with
+// ReasonShutdown.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	conns := make([]Conn, 0, len(h.conns))
+	for _, cs := range h.conns {
+		conns = append(conns, cs.c)
+	}
+	h.mu.Unlock()
+	h.stop()
+	for _, c := range conns {
+		c.Disconnect(ReasonShutdown)
+	}
+	return nil
+}
+
+// IsCacheChannel reports whether name is a cache channel, whose last event
+// is replayed to new subscribers: cache-, private-cache-, presence-cache- and
+// private-encrypted-cache- (Pusher's naming, shared by every protocol).
+func IsCacheChannel(name string) bool {
+	for _, p := range []string{"cache-", "private-cache-", "presence-cache-", "private-encrypted-cache-"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,359 @@
+package realtime_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gatehouse/realtime"
+	"gatehouse/realtime/memory"
+)
+
+// testConn records what the hub hands it.
+type testConn struct {
+	id     string
+	codec  *realtime.Codec
+	events chan *realtime.Event
+	frames chan string
+	gone   chan realtime.Reason
+	once   sync.Once
+}
+
+func newConn(id string, codec *realtime.Codec) *testConn {
+	return &testConn{id: id, codec: codec, events: make(chan *realtime.Event, 64), frames: make(chan string, 64), gone: make(chan realtime.Reason, 1)}
+}
+
+func (c *testConn) ID() string { return c.id }
+func (c *testConn) Deliver(ev *realtime.Event) {
+	c.events <- ev
+	if c.codec != nil {
+		c.frames <- string(ev.Encode(c.codec))
+	}
+}
+func (c *testConn) Disconnect(r realtime.Reason) { c.once.Do(func() { c.gone <- r }) }
+
+func (c *testConn) next(t *testing.T) *realtime.Event {
+	t.Helper()
+	select {
+	case ev := <-c.events:
+		return ev
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: no event", c.id)
+		return nil
+	}
+}
+
+func (c *testConn) none(t *testing.T) {
+	t.Helper()
+	select {
+	case ev := <-c.events:
+		t.Fatalf("%s: unexpected event %+v", c.id, ev)
+	default:
+	}
+}
+
+func (c *testConn) disconnected(t *testing.T, want realtime.Reason) {
+	t.Helper()
+	select {
+	case r := <-c.gone:
+		if r != want {
+			t.Fatalf("%s: disconnected for %v, want %v", c.id, r, want)
+		}
+	case <-time.After(time.Second): // SPEC §9: within 1 s
+		t.Fatalf("%s: not disconnected", c.id)
+	}
+}
+
+// cluster returns n hubs sharing one in-memory backplane.
+func cluster(t *testing.T, n int, cfg realtime.Config) []*realtime.Hub {
+	t.Helper()
+	bp := memory.New(memory.Config{})
+	hubs := make([]*realtime.Hub, n)
+	for i := range hubs {
+		c := cfg
+		c.Node = string(rune('a' + i))
+		h, err := realtime.New(context.Background(), c, bp, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = h.Close() })
+		hubs[i] = h
+	}
+	return hubs
+}
+
+func join(t *testing.T, h *realtime.Hub, c *testConn, app string, channels ...string) {
+	t.Helper()
+	if err := h.Register(c, app); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range channels {
+		if err := h.Subscribe(context.Background(), c, ch, nil, func(realtime.SubscribeResult) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestPublishFansOutAcrossNodesEncodingOnce(t *testing.T) {
+	hubs := cluster(t, 2, realtime.Config{})
+	var encodes atomic.Int32
+	codec := realtime.NewCodec("test", func(ev *realtime.Event) []byte {
+		encodes.Add(1)
+		return []byte(ev.Name + ":" + ev.Data)
+	})
+	var conns []*testConn
+	for i := 0; i < 6; i++ {
+		c := newConn(string(rune('p'+i))+".1", codec)
+		join(t, hubs[i%2], c, "app", "chat")
+		conns = append(conns, c)
+	}
+	other := newConn("9.9", codec)
+	join(t, hubs[0], other, "other-app", "chat")
+
+	if err := hubs[1].Publish(context.Background(), realtime.Message{App: "app", Channel: "chat", Name: "ev", Data: "hi", Except: conns[0].id}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range conns[1:] {
+		if got := <-c.frames; got != "ev:hi" {
+			t.Fatalf("%s got %q", c.id, got)
+		}
+	}
+	conns[0].none(t)
+	other.none(t)
+	if n := encodes.Load(); n != 2 {
+		t.Fatalf("encoded %d times for 2 nodes, want 2", n)
+	}
+}
+
+func TestPresenceMembersCountedOncePerUser(t *testing.T) {
+	hubs := cluster(t, 2, realtime.Config{})
+	ctx := context.Background()
+	var mu sync.Mutex
+	var life []realtime.Lifecycle
+	for _, h := range hubs {
+		h.OnLifecycle(func(_ context.Context, ev realtime.Lifecycle) { mu.Lock(); life = append(life, ev); mu.Unlock() })
+	}
+	watcher := newConn("1.1", nil)
+	if err := hubs[0].Register(watcher, "app"); err != nil {
+		t.Fatal(err)
+	}
+	sub := func(h *realtime.Hub, c *testConn, user string) realtime.SubscribeResult {
+		t.Helper()
+		var res realtime.SubscribeResult
+		if err := h.Subscribe(ctx, c, "presence-room", &realtime.Member{UserID: user, UserInfo: []byte(`{"name":"` + user + `"}`)}, func(r realtime.SubscribeResult) { res = r }); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := sub(hubs[0], watcher, "w"); len(res.Members) != 1 || res.Members[0].UserID != "w" {
+		t.Fatalf("members %+v", res.Members)
+	}
+	ada1, ada2 := newConn("2.1", nil), newConn("2.2", nil)
+	_ = hubs[1].Register(ada1, "app")
+	_ = hubs[0].Register(ada2, "app")
+	res := sub(hubs[1], ada1, "ada")
+	if len(res.Members) != 2 {
+		t.Fatalf("members %+v", res.Members)
+	}
+	ev := watcher.next(t)
+	if ev.Kind != realtime.KindMemberAdded || ev.UserID != "ada" || string(ev.UserInfo) != `{"name":"ada"}` {
+		t.Fatalf("watcher got %+v", ev)
+	}
+	ada1.none(t) // not told about itself
+	sub(hubs[0], ada2, "ada")
+	watcher.none(t) // second socket of ada: no member_added
+	hubs[1].Unregister(ctx, ada1)
+	watcher.none(t) // ada still has a socket
+	hubs[0].Unsubscribe(ctx, ada2, "presence-room")
+	if ev := watcher.next(t); ev.Kind != realtime.KindMemberRemoved || ev.UserID != "ada" {
+		t.Fatalf("watcher got %+v", ev)
+	}
+	hubs[0].Unregister(ctx, watcher)
+
+	mu.Lock()
+	defer mu.Unlock()
+	want := []realtime.LifecycleKind{realtime.ChannelOccupied, realtime.MemberAdded, realtime.MemberAdded, realtime.MemberRemoved, realtime.MemberRemoved, realtime.ChannelVacated}
+	var got []realtime.LifecycleKind
+	for _, l := range life {
+		got = append(got, l.Kind)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("lifecycle %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("lifecycle %v, want %v", got, want)
+		}
+	}
+}
+
+func TestPresenceLimit(t *testing.T) {
+	hubs := cluster(t, 1, realtime.Config{Limits: realtime.Limits{PresenceMembers: 2}})
+	ctx := context.Background()
+	for i, u := range []string{"a", "b", "c"} {
+		c := newConn(string(rune('1'+i))+".1", nil)
+		_ = hubs[0].Register(c, "app")
+		err := hubs[0].Subscribe(ctx, c, "presence-x", &realtime.Member{UserID: u}, func(realtime.SubscribeResult) {})
+		if i < 2 && err != nil || i == 2 && !errors.Is(err, realtime.ErrPresenceFull) {
+			t.Fatalf("user %s: %v", u, err)
+		}
+	}
+	if n, _ := hubs[0].Occupancy(ctx, "app", "presence-x"); n != 2 {
+		t.Fatalf("occupancy %d, want 2", n)
+	}
+}
+
+func TestRevokeSessionAcrossNodes(t *testing.T) {
+	hubs := cluster(t, 2, realtime.Config{})
+	ctx := context.Background()
+	a, b, c := newConn("1.1", nil), newConn("1.2", nil), newConn("1.3", nil)
+	join(t, hubs[0], a, "app", "chat")
+	join(t, hubs[0], b, "app", "chat")
+	join(t, hubs[1], c, "app", "chat")
+	// The auth request for a lands on the other node.
+	if err := hubs[1].BindSession(ctx, "app", a.id, "sid-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := hubs[1].Bind(c, "sid-1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := hubs[1].RevokeSession(ctx, "sid-1"); err != nil {
+		t.Fatal(err)
+	}
+	a.disconnected(t, realtime.ReasonRevoked)
+	c.disconnected(t, realtime.ReasonRevoked)
+	select {
+	case r := <-b.gone:
+		t.Fatalf("unbound connection disconnected: %v", r)
+	default:
+	}
+	// A late binding of the revoked session is refused everywhere.
+	if err := hubs[0].Bind(b, "sid-1", ""); !errors.Is(err, realtime.ErrRevoked) {
+		t.Fatalf("Bind revoked sid: %v", err)
+	}
+	_ = hubs[1].BindSession(ctx, "app", b.id, "sid-1")
+	b.disconnected(t, realtime.ReasonRevoked)
+	if !hubs[1].Revoked("sid-1") || hubs[1].Revoked("sid-2") {
+		t.Fatal("Revoked answers wrongly")
+	}
+}
+
+func TestTerminateUser(t *testing.T) {
+	hubs := cluster(t, 2, realtime.Config{})
+	a, b, other := newConn("1.1", nil), newConn("1.2", nil), newConn("1.3", nil)
+	otherApp := newConn("1.4", nil)
+	join(t, hubs[0], a, "app")
+	join(t, hubs[1], b, "app")
+	join(t, hubs[1], other, "app")
+	join(t, hubs[1], otherApp, "app2")
+	for _, x := range []struct {
+		c    *testConn
+		h    *realtime.Hub
+		user string
+	}{{a, hubs[0], "u1"}, {b, hubs[1], "u1"}, {other, hubs[1], "u2"}, {otherApp, hubs[1], "u1"}} {
+		if err := x.h.Bind(x.c, "", x.user); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := hubs[0].TerminateUser(context.Background(), "app", "u1"); err != nil {
+		t.Fatal(err)
+	}
+	a.disconnected(t, realtime.ReasonTerminated)
+	b.disconnected(t, realtime.ReasonTerminated)
+	for _, c := range []*testConn{other, otherApp} {
+		select {
+		case r := <-c.gone:
+			t.Fatalf("%s disconnected: %v", c.id, r)
+		default:
+		}
+	}
+}
+
+func TestMaxConnections(t *testing.T) {
+	hubs := cluster(t, 1, realtime.Config{Limits: realtime.Limits{MaxConnections: 2}})
+	for i := 0; i < 3; i++ {
+		err := hubs[0].Register(newConn(string(rune('1'+i))+".1", nil), "app")
+		if i < 2 && err != nil || i == 2 && !errors.Is(err, realtime.ErrOverCapacity) {
+			t.Fatalf("conn %d: %v", i, err)
+		}
+	}
+}
+
+func TestCacheChannelReplay(t *testing.T) {
+	hubs := cluster(t, 2, realtime.Config{})
+	ctx := context.Background()
+	first := newConn("1.1", nil)
+	_ = hubs[0].Register(first, "app")
+	var res realtime.SubscribeResult
+	_ = hubs[0].Subscribe(ctx, first, "cache-x", nil, func(r realtime.SubscribeResult) { res = r })
+	if !res.CacheMiss || res.Cached != nil {
+		t.Fatalf("first subscriber: %+v", res)
+	}
+	_ = hubs[0].Publish(ctx, realtime.Message{App: "app", Channel: "cache-x", Name: "ev", Data: "v1"})
+	later := newConn("1.2", nil)
+	_ = hubs[1].Register(later, "app")
+	_ = hubs[1].Subscribe(ctx, later, "cache-x", nil, func(r realtime.SubscribeResult) { res = r })
+	if res.CacheMiss || res.Cached == nil || res.Cached.Data != "v1" {
+		t.Fatalf("later subscriber: %+v", res)
+	}
+	_ = hubs[1].Subscribe(ctx, later, "plain", nil, func(r realtime.SubscribeResult) { res = r })
+	if res.CacheMiss || res.Cached != nil {
+		t.Fatalf("plain channel: %+v", res)
+	}
+}
+
+func TestUnregisterCleansUp(t *testing.T) {
+	hubs := cluster(t, 1, realtime.Config{})
+	ctx := context.Background()
+	c := newConn("1.1", nil)
+	join(t, hubs[0], c, "app", "a", "b")
+	if !hubs[0].Subscribed(c, "a") {
+		t.Fatal("not subscribed")
+	}
+	hubs[0].Unregister(ctx, c)
+	hubs[0].Unregister(ctx, c)
+	chs, _ := hubs[0].Channels(ctx, "app", "")
+	if len(chs) != 0 || hubs[0].Len() != 0 || hubs[0].Stats().Subscriptions != 0 {
+		t.Fatalf("left behind: channels %v, conns %d", chs, hubs[0].Len())
+	}
+	if err := hubs[0].Subscribe(ctx, c, "a", nil, func(realtime.SubscribeResult) {}); !errors.Is(err, realtime.ErrUnknownConn) {
+		t.Fatalf("subscribe after unregister: %v", err)
+	}
+}
+
+func TestCloseDisconnectsWithShutdown(t *testing.T) {
+	hubs := cluster(t, 1, realtime.Config{})
+	c := newConn("1.1", nil)
+	join(t, hubs[0], c, "app", "a")
+	_ = hubs[0].Close()
+	c.disconnected(t, realtime.ReasonShutdown)
+	if err := hubs[0].Register(newConn("1.2", nil), "app"); !errors.Is(err, realtime.ErrClosed) {
+		t.Fatalf("Register after Close: %v", err)
+	}
+}
+
+func TestNewConnIDIsSocketID(t *testing.T) {
+	hubs := cluster(t, 1, realtime.Config{})
+	seen := map[string]bool{}
+	for i := 0; i < 1000; i++ {
+		id := hubs[0].NewConnID()
+		if seen[id] {
+			t.Fatalf("duplicate id %s", id)
+		}
+		seen[id] = true
+		dot := 0
+		for _, r := range id {
+			if r == '.' {
+				dot++
+			} else if r < '0' || r > '9' {
+				t.Fatalf("bad id %q", id)
+			}
+		}
+		if dot != 1 {
+			t.Fatalf("bad id %q", id)
+		}
+	}
+}

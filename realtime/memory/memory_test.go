@@ -1,0 +1,44 @@
+package memory
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"gatehouse/realtime"
+	"gatehouse/realtime/backplanetest"
+)
+
+func TestConformance(t *testing.T) {
+	backplanetest.Run(t, func(t *testing.T) realtime.Backplane { return New(Config{}) })
+}
+
+func TestCacheExpires(t *testing.T) {
+	now := time.Unix(1000, 0)
+	b := New(Config{Now: func() time.Time { return now }})
+	key := realtime.ChannelKey{App: "a", Channel: "cache-x"}
+	ctx := context.Background()
+	if err := b.CacheSet(ctx, key, realtime.CachedEvent{Name: "e", Data: "d"}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := b.CacheGet(ctx, key); !ok {
+		t.Fatal("fresh entry missing")
+	}
+	now = now.Add(time.Minute)
+	if _, ok, _ := b.CacheGet(ctx, key); ok {
+		t.Fatal("expired entry returned")
+	}
+}
+
+func TestClosedRefuses(t *testing.T) {
+	b := New(Config{})
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(context.Background(), realtime.Envelope{}); err == nil {
+		t.Fatal("Publish after Close succeeded")
+	}
+	if err := b.Ping(context.Background()); err == nil {
+		t.Fatal("Ping after Close succeeded")
+	}
+}

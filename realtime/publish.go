@@ -1,0 +1,60 @@
+package realtime
+
+import (
+	"context"
+	"fmt"
+)
+
+// Publish sends msg to every subscriber of its channel on every node. On a
+// cache channel the message also becomes the channel's last event.
+func (h *Hub) Publish(ctx context.Context, msg Message) error {
+	if IsCacheChannel(msg.Channel) {
+		key := ChannelKey{msg.App, msg.Channel}
+		if err := h.bp.CacheSet(ctx, key, CachedEvent{Name: msg.Name, Data: msg.Data}, h.cfg.CacheTTL); err != nil {
+			h.log.WarnContext(ctx, "realtime: cache set", "channel", msg.Channel, "err", err)
+		}
+	}
+	h.published.Add(1)
+	if err := h.bp.Publish(ctx, Envelope{Kind: KindPublish, Origin: h.cfg.Node, Message: msg}); err != nil {
+		return fmt.Errorf("realtime: publish: %w", err)
+	}
+	return nil
+}
+
+// handle receives every envelope of the cluster.
+func (h *Hub) handle(env Envelope) {
+	switch env.Kind {
+	case KindPublish:
+		h.fanout(&Event{Kind: KindPublish, Message: env.Message}, env.Message.Except)
+	case KindMemberAdded, KindMemberRemoved:
+		ev := &Event{Kind: env.Kind, UserInfo: env.UserInfo,
+			Message: Message{App: env.Message.App, Channel: env.Message.Channel, UserID: env.UserID}}
+		h.fanout(ev, env.Conn)
+	case KindBindSession:
+		h.bindRemote(env.Message.App, env.Conn, env.SID)
+	case KindRevokeSession:
+		h.revokeLocal(env.SID)
+	case KindTerminateUser:
+		h.terminateLocal(env.Message.App, env.UserID)
+	default:
+		h.log.Warn("realtime: unknown envelope kind", "kind", env.Kind, "origin", env.Origin)
+	}
+}
+
+// fanout hands ev to every local subscriber of its channel but except. The
+// one Event is shared, so each protocol encodes it once.
+func (h *Hub) fanout(ev *Event, except string) {
+	key := ChannelKey{ev.App, ev.Channel}
+	h.mu.RLock()
+	subs := h.channels[key]
+	n := 0
+	for id, c := range subs {
+		if id == except {
+			continue
+		}
+		c.Deliver(ev)
+		n++
+	}
+	h.mu.RUnlock()
+	h.delivered.Add(uint64(n))
+}

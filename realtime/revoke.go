@@ -1,0 +1,182 @@
+package realtime
+
+import (
+	"context"
+	"fmt"
+)
+
+// Bind attaches a login session id and/or a user id to the local connection
+// c (empty values leave the binding as it is). RevokeSession(sid) and
+// TerminateUser(app, userID) then close c. Binding a session this node knows
+// as revoked returns ErrRevoked; the caller should disconnect.
+func (h *Hub) Bind(c Conn, sid, userID string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	cs := h.conns[c.ID()]
+	if cs == nil || cs.c != c {
+		return ErrUnknownConn
+	}
+	if sid != "" {
+		if h.revokedLocked(sid) {
+			return ErrRevoked
+		}
+		h.setSIDLocked(cs, sid)
+	}
+	if userID != "" && cs.user != userID {
+		h.dropUserLocked(cs)
+		cs.user = userID
+		k := ChannelKey{cs.app, userID}
+		m := h.users[k]
+		if m == nil {
+			m = make(map[string]*connState)
+			h.users[k] = m
+		}
+		m[c.ID()] = cs
+	}
+	return nil
+}
+
+// BindSession tells the node holding connection connID of app that it was
+// authorised with login session sid; the binding crosses nodes through the
+// backplane. /pusher/auth calls it so that revoking sid closes the socket.
+func (h *Hub) BindSession(ctx context.Context, app, connID, sid string) error {
+	if sid == "" {
+		return nil
+	}
+	env := Envelope{Kind: KindBindSession, Origin: h.cfg.Node, Message: Message{App: app}, Conn: connID, SID: sid}
+	if err := h.bp.Publish(ctx, env); err != nil {
+		return fmt.Errorf("realtime: bind session: %w", err)
+	}
+	return nil
+}
+
+// RevokeSession closes, on every node, the connections bound to sid, and
+// makes every node refuse later bindings of sid for Config.RevokedTTL.
+func (h *Hub) RevokeSession(ctx context.Context, sid string) error {
+	if sid == "" {
+		return nil
+	}
+	if err := h.bp.Publish(ctx, Envelope{Kind: KindRevokeSession, Origin: h.cfg.Node, SID: sid}); err != nil {
+		return fmt.Errorf("realtime: revoke session: %w", err)
+	}
+	return nil
+}
+
+// TerminateUser closes, on every node, the connections of app bound to
+// userID.
+func (h *Hub) TerminateUser(ctx context.Context, app, userID string) error {
+	env := Envelope{Kind: KindTerminateUser, Origin: h.cfg.Node, Message: Message{App: app}, UserID: userID}
+	if err := h.bp.Publish(ctx, env); err != nil {
+		return fmt.Errorf("realtime: terminate user: %w", err)
+	}
+	return nil
+}
+
+// Revoked reports whether this node knows sid as revoked.
+func (h *Hub) Revoked(sid string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.revokedLocked(sid)
+}
+
+func (h *Hub) revokedLocked(sid string) bool {
+	exp, ok := h.revoked[sid]
+	return ok && h.cfg.Now().Before(exp)
+}
+
+func (h *Hub) bindRemote(app, connID, sid string) {
+	h.mu.Lock()
+	cs := h.conns[connID]
+	if cs == nil || cs.app != app {
+		h.mu.Unlock()
+		return
+	}
+	revoked := h.revokedLocked(sid)
+	if !revoked {
+		h.setSIDLocked(cs, sid)
+	}
+	h.mu.Unlock()
+	if revoked {
+		cs.c.Disconnect(ReasonRevoked)
+	}
+}
+
+func (h *Hub) revokeLocal(sid string) {
+	now := h.cfg.Now()
+	h.mu.Lock()
+	if len(h.revoked) >= 1024 {
+		for s, exp := range h.revoked {
+			if !now.Before(exp) {
+				delete(h.revoked, s)
+			}
+		}
+	}
+	h.revoked[sid] = now.Add(h.cfg.RevokedTTL)
+	victims := make([]Conn, 0, len(h.sids[sid]))
+	for _, cs := range h.sids[sid] {
+		victims = append(victims, cs.c)
+	}
+	h.mu.Unlock()
+	for _, c := range victims {
+		c.Disconnect(ReasonRevoked)
+	}
+}
+
+func (h *Hub) terminateLocal(app, userID string) {
+	h.mu.RLock()
+	m := h.users[ChannelKey{app, userID}]
+	victims := make([]Conn, 0, len(m))
+	for _, cs := range m {
+		victims = append(victims, cs.c)
+	}
+	h.mu.RUnlock()
+	for _, c := range victims {
+		c.Disconnect(ReasonTerminated)
+	}
+}
+
+func (h *Hub) setSIDLocked(cs *connState, sid string) {
+	if cs.sid == sid {
+		return
+	}
+	h.dropSIDLocked(cs)
+	cs.sid = sid
+	m := h.sids[sid]
+	if m == nil {
+		m = make(map[string]*connState)
+		h.sids[sid] = m
+	}
+	m[cs.c.ID()] = cs
+}
+
+func (h *Hub) dropSIDLocked(cs *connState) {
+	if cs.sid == "" {
+		return
+	}
+	if m := h.sids[cs.sid]; m != nil {
+		delete(m, cs.c.ID())
+		if len(m) == 0 {
+			delete(h.sids, cs.sid)
+		}
+	}
+	cs.sid = ""
+}
+
+func (h *Hub) dropUserLocked(cs *connState) {
+	if cs.user == "" {
+		return
+	}
+	k := ChannelKey{cs.app, cs.user}
+	if m := h.users[k]; m != nil {
+		delete(m, cs.c.ID())
+		if len(m) == 0 {
+			delete(h.users, k)
+		}
+	}
+	cs.user = ""
+}
+
+func (h *Hub) unbindLocked(cs *connState) {
+	h.dropSIDLocked(cs)
+	h.dropUserLocked(cs)
+}
