@@ -31,10 +31,11 @@
 // templates gives every combination); a pattern that would expand to more
 // than MaxExpansions names is dropped rather than truncated.
 //
-// Values are escaped but the characters around them are not, so a pattern
-// such as "user-{sub}-*" granted to subject "ann" also matches the channels
-// of subject "ann-x". Put a template last, or right before the end of the
-// pattern, when it must separate one identity's channels from another's.
+// Values are escaped but the pattern around them is not, so a pattern with
+// both a template and a `*` can reach another identity's names:
+// "user-{sub}-*" granted to subject "ann" matches "user-ann-x-1", which is
+// also under "user-ann-x-*", the grant of subject "ann-x". Keep `*` out of
+// patterns whose template must keep identities apart ("user-{sub}").
 //
 // # Permission strings
 //

@@ -10,7 +10,7 @@ import (
 
 // Condition is a rule's `when`: every condition that is set must hold, and a
 // Condition with nothing set holds for every identity, anonymous ones
-// included.
+// included. A nil or empty list or map is a condition not set.
 type Condition struct {
 	// Authenticated, when set, requires the identity to be authenticated
 	// (true) or anonymous (false).
@@ -169,16 +169,16 @@ func (c *compiledCondition) matches(id *Identity) bool {
 	if c.anonymous != nil && *c.anonymous != id.Anonymous {
 		return false
 	}
-	if c.roles != nil && !anyIn(c.roles, id.Roles) {
+	if len(c.roles) > 0 && !anyIn(c.roles, id.Roles) {
 		return false
 	}
-	if c.groups != nil && !anyIn(c.groups, id.Groups) {
+	if len(c.groups) > 0 && !anyIn(c.groups, id.Groups) {
 		return false
 	}
-	if c.providers != nil && !slices.Contains(c.providers, id.Provider) {
+	if len(c.providers) > 0 && !slices.Contains(c.providers, id.Provider) {
 		return false
 	}
-	if c.emailDomains != nil && !emailDomainIn(id.Email, c.emailDomains) {
+	if len(c.emailDomains) > 0 && !emailDomainIn(id.Email, c.emailDomains) {
 		return false
 	}
 	for _, cl := range c.claims {

@@ -87,6 +87,7 @@ func TestConditions(t *testing.T) {
 		{"all claims must hold", Condition{Claim: map[string]string{"org.id": "acme", "teams": "green"}}, ada, false},
 		{"combination holds", Condition{Authenticated: ptr(true), Role: []string{"admin"}, Provider: []string{"auth0"}, EmailDomain: []string{"example.com"}, Claim: map[string]string{"org.id": "acme"}}, ada, true},
 		{"combination, one fails", Condition{Authenticated: ptr(true), Role: []string{"admin"}, Provider: []string{"keycloak"}}, ada, false},
+		{"empty lists are no condition", Condition{Role: []string{}, Group: []string{}, Provider: []string{}, EmailDomain: []string{}, Claim: map[string]string{}}, anon, true},
 		{"anonymous with role", Condition{Anonymous: ptr(true), Role: []string{"admin"}}, Identity{Anonymous: true, Roles: []string{"admin"}}, true},
 	}
 	for _, tt := range tests {
