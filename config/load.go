@@ -43,6 +43,12 @@ func LoadFile(path string, mode Mode) (*Config, error) {
 // Parse decodes data over the defaults of mode, expanding `${NAME}` from
 // lookup, and validates the result.
 func Parse(data []byte, mode Mode, lookup func(string) (string, bool)) (*Config, error) {
+	return ParseWith(data, mode, lookup, nil)
+}
+
+// ParseWith is Parse with a hook that adjusts the decoded configuration
+// (command-line overrides) before it is validated.
+func ParseWith(data []byte, mode Mode, lookup func(string) (string, bool), adjust func(*Config)) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -62,6 +68,9 @@ func Parse(data []byte, mode Mode, lookup func(string) (string, bool)) (*Config,
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 		}
+	}
+	if adjust != nil {
+		adjust(&c)
 	}
 	if err := c.Validate(mode); err != nil {
 		return nil, err
