@@ -1,0 +1,10 @@
+package handlers
+
+import (
+	"context"
+	"encoding/base64"
+)
+
+type contextT = context.Context
+
+func jsonSegment(seg string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(seg) }
