@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -44,6 +45,7 @@ type Issuer struct {
 	parser   *jwt.Parser
 	mu       sync.RWMutex
 	profiles map[string]Profile
+	cache    atomic.Pointer[Cache] // verified tokens; nil: every Verify checks the signature
 }
 
 // New validates cfg and returns an Issuer signing with ks.

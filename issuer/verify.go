@@ -16,9 +16,23 @@ var forbiddenHeaders = []string{"jku", "x5u", "jwk", "x5c", "crit"}
 
 // Verify checks a default-profile token and returns its claims. Every
 // failure wraps ErrInvalidToken (and ErrRevoked for a revoked session).
+// With a Cache set (SetCache), a token verified before is answered from it;
+// the revocation check still runs every time. The returned claims may be
+// shared with other callers and must not be modified.
 func (i *Issuer) Verify(token string) (*Claims, error) {
 	if len(token) > maxTokenBytes {
 		return nil, fmt.Errorf("%w: too long", ErrInvalidToken)
+	}
+	cache := i.cache.Load()
+	var key cacheKey
+	if cache != nil {
+		key = keyOf(token)
+		if c, ok := cache.get(&key); ok {
+			if i.Revoked(c.SessionID) {
+				return nil, fmt.Errorf("%w: %w", ErrInvalidToken, ErrRevoked)
+			}
+			return c, nil
+		}
 	}
 	c := new(Claims)
 	_, err := i.parser.ParseWithClaims(token, c, i.keyFunc)
@@ -33,6 +47,9 @@ func (i *Issuer) Verify(token string) (*Claims, error) {
 	}
 	if i.Revoked(c.SessionID) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, ErrRevoked)
+	}
+	if cache != nil {
+		cache.put(&key, c, c.ExpiresAt.Add(Leeway).Unix())
 	}
 	return c, nil
 }
