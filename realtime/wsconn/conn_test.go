@@ -19,7 +19,7 @@ type echo struct {
 }
 
 func (e *echo) OnMessage(c *wsconn.Conn, data []byte) { c.SendText(append([]byte(nil), data...)) }
-func (e *echo) OnClose(c *wsconn.Conn, err error)    { e.closed <- err }
+func (e *echo) OnClose(c *wsconn.Conn, err error)     { e.closed <- err }
 
 type server struct {
 	*httptest.Server
