@@ -317,7 +317,7 @@ func TestHealthAndErrors(t *testing.T) {
 	decodeError(t, rec)
 }
 
-type failing struct{ err error }
+type failing struct{}
 
 func (f failing) Mount(r gin.IRouter) {
 	r.GET("/panic", func(*gin.Context) { panic("boom") })
