@@ -82,7 +82,18 @@ func (a *Anonymous) mint(c *gin.Context) {
 		abortBodyError(c, err)
 		return
 	}
-	if len(body) > 0 {
+	params := profileParams(c)
+	if len(body) > 0 && c.ContentType() == "application/x-www-form-urlencoded" {
+		// ably-js (authUrl with authMethod POST) posts its params as a form.
+		var ch string
+		if req.Alg, req.Profile, ch, err = tokenFormFields(body); err != nil {
+			abort(c, http.StatusBadRequest, codeInvalidRequest, "malformed form body")
+			return
+		}
+		if ch != "" {
+			params = map[string]string{"channel": ch}
+		}
+	} else if len(body) > 0 {
 		if err := json.Unmarshal(body, &req); err != nil {
 			abort(c, http.StatusBadRequest, codeInvalidRequest, "body must be a JSON object")
 			return
@@ -102,21 +113,21 @@ func (a *Anonymous) mint(c *gin.Context) {
 		abort(c, http.StatusBadRequest, codeInvalidRequest, "unknown profile")
 		return
 	}
+	mintAlg := alg
+	if req.Alg == "" && req.Profile != "" && req.Profile != issuer.DefaultProfile {
+		mintAlg = "" // other profiles pick the key their consumer can verify
+	}
 	id := policy.Identity{Subject: issuer.NewAnonymousSubject(), Anonymous: true}
 	tok, err := a.issuer.Mint(req.Profile, issuer.Request{
-		Identity: id, Grants: a.policy.Grants(id), TTL: a.cfg.TTL, Alg: alg,
-		Params: profileParams(c),
+		Identity: id, Grants: a.policy.Grants(id), TTL: a.cfg.TTL, Alg: mintAlg,
+		Params: params,
 	})
 	if err != nil {
-		a.log.ErrorContext(c.Request.Context(), "anonymous mint failed", "err", err)
-		abort(c, http.StatusInternalServerError, codeServerError, "could not mint a token")
+		abortMintError(c, a.log, err)
 		return
 	}
 	a.metrics.TokenMinted("anonymous", alg)
-	c.JSON(http.StatusOK, tokenResponse{
-		AccessToken: tok.Value, TokenType: "Bearer",
-		ExpiresIn: int64(tok.ExpiresAt.Sub(tok.IssuedAt) / time.Second),
-	})
+	answerToken(c, tok, req.Profile)
 }
 
 // profileParams collects the profile parameters a request may carry.
