@@ -1,0 +1,83 @@
+package oidc
+
+import (
+	"fmt"
+
+	"gatehouse/policy"
+)
+
+// identityFromClaims maps verified claims onto an identity. Roles and groups
+// come from the provider's configured claim paths; only the claims named in
+// keep are carried along (policy `claim:` conditions and `{claim.path}`
+// templates need them; the rest would only bloat the cookie).
+func identityFromClaims(p ProviderConfig, claims map[string]any, keep []string) (policy.Identity, error) {
+	sub, _ := claims["sub"].(string)
+	if sub == "" {
+		return policy.Identity{}, fmt.Errorf("%w: no sub", ErrInvalidToken)
+	}
+	view := policy.Identity{Claims: claims}
+	id := policy.Identity{
+		Subject:  sub,
+		Provider: p.Name,
+		Name:     firstString(claims, "name", "preferred_username", "nickname", "email"),
+		Roles:    stringsAt(view, orDefault(p.RolesClaim, "roles")),
+		Groups:   stringsAt(view, orDefault(p.GroupsClaim, "groups")),
+	}
+	// An address the provider says is unverified is not the identity's:
+	// email_domain conditions must not be satisfiable by typing one.
+	if v, ok := claims["email_verified"].(bool); !ok || v {
+		id.Email, _ = claims["email"].(string)
+	}
+	for _, path := range keep {
+		if v, ok := view.Claim(path); ok {
+			if id.Claims == nil {
+				id.Claims = map[string]any{}
+			}
+			id.Claims[path] = v
+		}
+	}
+	return id.Normalize(), nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func firstString(m map[string]any, keys ...string) string {
+	for _, k := range keys {
+		if s, ok := m[k].(string); ok && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// stringsAt reads a claim that is a list of strings, or one string.
+// Non-string elements are skipped.
+func stringsAt(id policy.Identity, path string) []string {
+	v, ok := id.Claim(path)
+	if !ok {
+		return []string{}
+	}
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			return []string{}
+		}
+		return []string{x}
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			if s, ok := e.(string); ok && s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	case []string:
+		return append([]string{}, x...)
+	}
+	return []string{}
+}
