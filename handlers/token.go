@@ -1,0 +1,257 @@
+package handlers
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"gatehouse/issuer"
+	"gatehouse/oidc"
+	"gatehouse/policy"
+)
+
+// RFC 8693 token type identifiers.
+const (
+	// TokenTypeJWT is the type of our own tokens, as subject and as result.
+	TokenTypeJWT = "urn:ietf:params:oauth:token-type:jwt"
+)
+
+// SubjectVerifier verifies an identity provider's token offered for token
+// exchange (the oidc relying party implements it).
+type SubjectVerifier interface {
+	VerifySubjectToken(ctx context.Context, tokenType, token, provider string) (policy.Identity, error)
+}
+
+// sessionSlider re-issues a session cookie that is being used (sliding idle
+// timeout); the oidc session store implements it.
+type sessionSlider interface {
+	Slide(r *http.Request) *http.Cookie
+}
+
+// TokenConfig configures POST /token.
+type TokenConfig struct {
+	// Origin is our public origin, required of cookie-authenticated POSTs.
+	Origin string
+}
+
+// Token serves POST /token: a realtime token for the session cookie, or for
+// a subject token per RFC 8693.
+type Token struct {
+	cfg      TokenConfig
+	sessions SessionReader   // may be nil: no login configured
+	subjects SubjectVerifier // may be nil: no provider configured
+	issuer   *issuer.Issuer
+	policy   *policy.Engine
+	metrics  *Metrics
+	log      *slog.Logger
+}
+
+// NewToken validates its dependencies; sessions and subjects may be nil.
+func NewToken(cfg TokenConfig, sessions SessionReader, subjects SubjectVerifier, iss *issuer.Issuer,
+	pol *policy.Engine, m *Metrics, log *slog.Logger) (*Token, error) {
+	if iss == nil || pol == nil || m == nil || log == nil {
+		return nil, errors.New("handlers: token needs an issuer, a policy, metrics and a logger")
+	}
+	if cfg.Origin == "" {
+		return nil, errors.New("handlers: token needs the public origin")
+	}
+	return &Token{cfg: cfg, sessions: sessions, subjects: subjects, issuer: iss, policy: pol, metrics: m, log: log}, nil
+}
+
+// Mount adds the route.
+func (t *Token) Mount(r gin.IRouter) {
+	r.POST("/token", t.mint)
+}
+
+// tokenError is a refusal: status, code and the generic description the
+// client sees; the detail goes to the log.
+type tokenError struct {
+	status int
+	code   string
+	desc   string
+	detail error
+}
+
+func (e *tokenError) Error() string { return e.desc }
+
+func refuse(status int, code, desc string, detail error) *tokenError {
+	return &tokenError{status: status, code: code, desc: desc, detail: detail}
+}
+
+func (t *Token) mint(c *gin.Context) {
+	ctx := c.Request.Context()
+	if err := c.Request.ParseForm(); err != nil {
+		abortBodyError(c, err)
+		return
+	}
+	form := c.Request.PostForm
+	kind := "session"
+	var (
+		id      policy.Identity
+		ceiling *policy.Grants
+		ends    time.Time
+		terr    *tokenError
+	)
+	if gt := form.Get("grant_type"); gt != "" {
+		kind = "exchange"
+		id, ceiling, terr = t.exchange(ctx, gt, form.Get("subject_token"), form.Get("subject_token_type"), form.Get("provider"))
+	} else {
+		id, ends, terr = t.session(c)
+	}
+	if terr != nil {
+		t.log.InfoContext(ctx, "token refused", "kind", kind, "code", terr.code, "err", terr.detail)
+		abort(c, terr.status, terr.code, terr.desc)
+		return
+	}
+	profile := form.Get("profile")
+	if profile == "" {
+		profile = c.Query("profile")
+	}
+	if profile != "" && !t.issuer.HasProfile(profile) {
+		abort(c, http.StatusBadRequest, codeInvalidRequest, "unknown profile")
+		return
+	}
+	if aud := form.Get("audience"); aud != "" && profile == "" && aud != t.issuer.Audience() {
+		abort(c, http.StatusBadRequest, codeInvalidRequest, "unknown audience")
+		return
+	}
+	grants := t.policy.Grants(id)
+	if ceiling != nil {
+		grants = ceiling.Narrow(grants)
+	}
+	if scope := form.Get("scope"); strings.TrimSpace(scope) != "" {
+		want, err := policy.ParseScope(scope)
+		if err != nil {
+			abort(c, http.StatusBadRequest, codeInvalidRequest, "scope must be permission strings")
+			return
+		}
+		grants = grants.Narrow(want)
+		if len(grants.Subscribe)+len(grants.Publish) == 0 {
+			abort(c, http.StatusForbidden, codeAccessDenied, "none of the requested scope is granted")
+			return
+		}
+	}
+	req := issuer.Request{Identity: id, Grants: grants, Params: tokenParams(c)}
+	if !ends.IsZero() {
+		// A token bought with a session does not outlive it.
+		if left := ends.Sub(t.issuer.Now()).Truncate(time.Second); left < t.issuer.TTL() {
+			if left < time.Second {
+				abort(c, http.StatusUnauthorized, codeInvalidToken, "no valid session")
+				return
+			}
+			req.TTL = left
+		}
+	}
+	tok, err := t.issuer.Mint(profile, req)
+	if err != nil {
+		t.log.ErrorContext(ctx, "mint failed", "kind", kind, "err", err)
+		abort(c, http.StatusInternalServerError, codeServerError, "could not mint a token")
+		return
+	}
+	t.metrics.TokenMinted(kind, headerAlg(tok.Value))
+	if strings.Contains(c.GetHeader("Accept"), "application/jwt") {
+		c.Data(http.StatusOK, "application/jwt", []byte(tok.Value))
+		return
+	}
+	c.JSON(http.StatusOK, tokenResponse{
+		AccessToken: tok.Value, TokenType: "Bearer",
+		ExpiresIn:       int64(tok.ExpiresAt.Sub(tok.IssuedAt) / time.Second),
+		IssuedTokenType: TokenTypeJWT, Scope: tok.Scope,
+	})
+}
+
+// session authenticates a cookie POST: same-origin first (CSRF), then the
+// session cookie.
+func (t *Token) session(c *gin.Context) (policy.Identity, time.Time, *tokenError) {
+	if !sameOrigin(c.Request, t.cfg.Origin) {
+		return policy.Identity{}, time.Time{}, refuse(http.StatusForbidden, codeAccessDenied,
+			"cross-origin request refused", errors.New("origin "+c.GetHeader("Origin")))
+	}
+	if t.sessions == nil {
+		return policy.Identity{}, time.Time{}, refuse(http.StatusUnauthorized, codeInvalidToken, "no valid session", errors.New("login not configured"))
+	}
+	id, ends, ok, err := t.sessions.Identity(c.Request)
+	if err != nil {
+		return policy.Identity{}, time.Time{}, refuse(http.StatusUnauthorized, codeInvalidToken, "no valid session", err)
+	}
+	if !ok {
+		return policy.Identity{}, time.Time{}, refuse(http.StatusUnauthorized, codeInvalidToken, "no valid session", errors.New("no session cookie"))
+	}
+	if s, ok := t.sessions.(sessionSlider); ok {
+		if ck := s.Slide(c.Request); ck != nil {
+			http.SetCookie(c.Writer, ck)
+		}
+	}
+	return id, ends, nil
+}
+
+// exchange authenticates an RFC 8693 token exchange. For one of our own
+// tokens the result can never carry more than the token did (ceiling).
+func (t *Token) exchange(ctx context.Context, grantType, subject, subjectType, provider string) (policy.Identity, *policy.Grants, *tokenError) {
+	if grantType != TokenExchangeGrant {
+		return policy.Identity{}, nil, refuse(http.StatusBadRequest, codeInvalidRequest, "unsupported grant_type", nil)
+	}
+	if subject == "" || subjectType == "" {
+		return policy.Identity{}, nil, refuse(http.StatusBadRequest, codeInvalidRequest, "subject_token and subject_token_type are required", nil)
+	}
+	invalid := func(err error) *tokenError {
+		return refuse(http.StatusUnauthorized, codeInvalidToken, "invalid subject token", err)
+	}
+	switch subjectType {
+	case TokenTypeJWT:
+		claims, err := t.issuer.Verify(subject)
+		if err != nil {
+			return policy.Identity{}, nil, invalid(err)
+		}
+		g := claims.Grants()
+		return claims.Identity(), &g, nil
+	case oidc.TokenTypeIDToken, oidc.TokenTypeAccessToken:
+		if t.subjects == nil {
+			return policy.Identity{}, nil, invalid(errors.New("no identity provider configured"))
+		}
+		id, err := t.subjects.VerifySubjectToken(ctx, subjectType, subject, provider)
+		if errors.Is(err, oidc.ErrUnavailable) {
+			return policy.Identity{}, nil, refuse(http.StatusServiceUnavailable, codeUnavailable, "identity provider unavailable", err)
+		}
+		if err != nil {
+			return policy.Identity{}, nil, invalid(err)
+		}
+		return id, nil, nil
+	}
+	return policy.Identity{}, nil, refuse(http.StatusBadRequest, codeInvalidRequest, "unsupported subject_token_type", nil)
+}
+
+// tokenParams collects profile parameters from the form or the query.
+func tokenParams(c *gin.Context) map[string]string {
+	ch := c.Request.PostForm.Get("channel")
+	if ch == "" {
+		ch = c.Query("channel")
+	}
+	if ch == "" {
+		return nil
+	}
+	return map[string]string{"channel": ch}
+}
+
+// headerAlg reads alg from a compact JWS header, for metrics.
+func headerAlg(tok string) string {
+	h, _, _ := strings.Cut(tok, ".")
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		return "unknown"
+	}
+	var hdr struct {
+		Alg string `json:"alg"`
+	}
+	if json.Unmarshal(b, &hdr) != nil || hdr.Alg == "" {
+		return "unknown"
+	}
+	return hdr.Alg
+}
