@@ -92,16 +92,25 @@ func NewCodec(name string, fn func(*Event) []byte) *Codec {
 func (c *Codec) Name() string { return c.name }
 
 // Encode returns the bytes of e under c, encoding them on the first call only.
-// The result is shared: callers must not modify it.
+// A codec may call Encode with another codec (a framing codec on top of a
+// payload codec). The result is shared: callers must not modify it.
 func (e *Event) Encode(c *Codec) []byte {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	for _, x := range e.enc {
 		if x.codec == c {
+			e.mu.Unlock()
 			return x.b
 		}
 	}
+	e.mu.Unlock()
 	b := c.encode(e)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, x := range e.enc {
+		if x.codec == c { // a concurrent caller was first
+			return x.b
+		}
+	}
 	e.enc = append(e.enc, encoded{codec: c, b: b})
 	return b
 }

@@ -1,0 +1,140 @@
+package pusher
+
+import (
+	"strconv"
+	"unicode/utf8"
+
+	"gatehouse/realtime"
+	"gatehouse/realtime/wsconn"
+)
+
+// Codecs of this protocol: the JSON text of an event, and the two frame
+// variants built from it. A fan-out encodes the JSON once and frames it once
+// per variant.
+var (
+	jsonCodec    = realtime.NewCodec("pusher-json", encodeEvent)
+	plainCodec   = realtime.NewCodec("pusher", func(ev *realtime.Event) []byte { return frameOf(ev, false) })
+	deflateCodec = realtime.NewCodec("pusher-deflate", func(ev *realtime.Event) []byte { return frameOf(ev, true) })
+)
+
+func frameOf(ev *realtime.Event, deflate bool) []byte {
+	p := ev.Encode(jsonCodec)
+	if p == nil {
+		return nil
+	}
+	if deflate {
+		return wsconn.CompressedTextFrame(p)
+	}
+	return wsconn.TextFrame(p)
+}
+
+// encodeEvent renders a hub event as the Pusher frame pusher-js expects.
+func encodeEvent(ev *realtime.Event) []byte {
+	switch ev.Kind {
+	case realtime.KindPublish:
+		b := make([]byte, 0, len(ev.Data)+len(ev.Name)+len(ev.Channel)+48)
+		b = append(b, `{"event":`...)
+		b = appendString(b, ev.Name)
+		b = append(b, `,"channel":`...)
+		b = appendString(b, ev.Channel)
+		b = append(b, `,"data":`...)
+		b = appendString(b, ev.Data)
+		if ev.UserID != "" {
+			b = append(b, `,"user_id":`...)
+			b = appendString(b, ev.UserID)
+		}
+		return append(b, '}')
+	case realtime.KindMemberAdded:
+		d := append([]byte(`{"user_id":`), appendString(nil, ev.UserID)...)
+		if len(ev.UserInfo) > 0 {
+			d = append(d, `,"user_info":`...)
+			d = append(d, ev.UserInfo...)
+		}
+		d = append(d, '}')
+		return eventJSON("pusher_internal:member_added", ev.Channel, string(d))
+	case realtime.KindMemberRemoved:
+		d := append(append([]byte(`{"user_id":`), appendString(nil, ev.UserID)...), '}')
+		return eventJSON("pusher_internal:member_removed", ev.Channel, string(d))
+	}
+	return nil
+}
+
+// eventJSON renders {"event","channel","data"} with data as a JSON string;
+// channel is left out when empty.
+func eventJSON(event, channel, data string) []byte {
+	b := make([]byte, 0, len(event)+len(channel)+len(data)+40)
+	b = append(b, `{"event":`...)
+	b = appendString(b, event)
+	if channel != "" {
+		b = append(b, `,"channel":`...)
+		b = appendString(b, channel)
+	}
+	b = append(b, `,"data":`...)
+	b = appendString(b, data)
+	return append(b, '}')
+}
+
+// errorJSON renders pusher:error with an object as data, as Pusher sends it.
+func errorJSON(code int, message string) []byte {
+	b := []byte(`{"event":"pusher:error","data":{"code":`)
+	if code == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendInt(b, int64(code), 10)
+	}
+	b = append(b, `,"message":`...)
+	b = appendString(b, message)
+	return append(b, "}}"...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string. Unlike encoding/json it leaves
+// <, > and & alone; invalid UTF-8 becomes U+FFFD as encoding/json does.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -1,0 +1,176 @@
+package pusher
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"gatehouse/realtime"
+	"gatehouse/realtime/wsconn"
+)
+
+// Pusher close codes (pusher:error codes) used by this server.
+const (
+	CodeAppNotFound      = 4001
+	CodeProtocolVersion  = 4007
+	CodeUnauthorized     = 4009
+	CodeOverCapacity     = 4100
+	CodeReconnect        = 4200
+	CodePongNotReceived  = 4201
+	CodeClientEventError = 4301
+)
+
+// Server serves the Pusher protocol for a set of apps on one hub.
+type Server struct {
+	cfg   Config
+	hub   *realtime.Hub
+	log   *slog.Logger
+	tr    *wsconn.Transport
+	byKey map[string]*app
+	byID  map[string]*app
+	hooks *webhooks
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+// New returns a Server for cfg.Apps on hub. It starts the activity sweeper
+// and the webhook sender; Close stops them.
+func New(cfg Config, hub *realtime.Hub, log *slog.Logger) (*Server, error) {
+	if hub == nil {
+		return nil, fmt.Errorf("pusher: nil hub")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, hub: hub, log: log,
+		byKey:    make(map[string]*app),
+		byID:     make(map[string]*app),
+		sessions: make(map[*session]struct{}),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	for i, a := range cfg.Apps {
+		cr, err := parseRules(a.ClientSourceAddress)
+		if err != nil {
+			return nil, fmt.Errorf("pusher: apps[%d].client_source_address: %w", i, err)
+		}
+		ar, err := parseRules(a.AdminSourceAddress)
+		if err != nil {
+			return nil, fmt.Errorf("pusher: apps[%d].admin_source_address: %w", i, err)
+		}
+		ap := &app{App: a, clientRules: cr, adminRules: ar}
+		s.byKey[a.Key] = ap
+		s.byID[a.ID] = ap
+	}
+	lim := hub.Limits()
+	tr, err := wsconn.New(wsconn.Config{
+		MaxMessageBytes: lim.MaxMessageBytes + 8192,
+		SendQueue:       cfg.SendQueue,
+		SlowCloseCode:   CodeReconnect,
+		SlowCloseReason: "Client too slow, reconnect",
+		Compression:     !cfg.DisableCompression,
+	}, log)
+	if err != nil {
+		return nil, fmt.Errorf("pusher: %w", err)
+	}
+	s.tr = tr
+	s.hooks = newWebhooks(cfg, log)
+	hub.OnLifecycle(s.lifecycle)
+	go s.sweep()
+	return s, nil
+}
+
+// Close stops the sweeper and the webhook sender (after a last flush) and
+// closes every socket of this server with 4200 so clients reconnect
+// elsewhere.
+func (s *Server) Close() error {
+	select {
+	case <-s.stop:
+		return nil
+	default:
+	}
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	list := make([]*session, 0, len(s.sessions))
+	for ss := range s.sessions {
+		list = append(list, ss)
+	}
+	s.mu.Unlock()
+	for _, ss := range list {
+		ss.Disconnect(realtime.ReasonShutdown)
+	}
+	s.hooks.close()
+	return s.tr.Close()
+}
+
+// BindSession records that socket socketID of app appID was authorised by
+// login session sid, on whichever node holds the socket; revoking sid then
+// closes it (SPEC §9). /pusher/auth calls it after signing.
+func (s *Server) BindSession(ctx context.Context, appID, socketID, sid string) error {
+	return s.hub.BindSession(ctx, appID, socketID, sid)
+}
+
+// AppByID returns the app with id, if configured.
+func (s *Server) AppByID(id string) (App, bool) {
+	a, ok := s.byID[id]
+	if !ok {
+		return App{}, false
+	}
+	return a.App, true
+}
+
+func (s *Server) track(ss *session, add bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		s.sessions[ss] = struct{}{}
+	} else {
+		delete(s.sessions, ss)
+	}
+}
+
+// sweep pings idle clients and closes those that do not answer.
+func (s *Server) sweep() {
+	defer close(s.done)
+	every := s.cfg.ActivityTimeout / 4
+	if p := s.cfg.PongTimeout / 2; p < every {
+		every = p
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		s.mu.Lock()
+		list := make([]*session, 0, len(s.sessions))
+		for ss := range s.sessions {
+			list = append(list, ss)
+		}
+		s.mu.Unlock()
+		for _, ss := range list {
+			ss.checkActivity(now)
+		}
+	}
+}
+
+func (s *Server) lifecycle(ctx context.Context, ev realtime.Lifecycle) {
+	a := s.byID[ev.App]
+	if a == nil {
+		return
+	}
+	s.hooks.add(a, hookEvent{Name: string(ev.Kind), Channel: ev.Channel, UserID: ev.UserID})
+}
