@@ -24,10 +24,10 @@ type session struct {
 
 	pingedAt atomic.Int64 // unix nanos of an unanswered server ping, 0 if none
 
-	user        string            // signed-in user id
-	presence    map[string]string // presence channel -> own user id
-	rateWindow  int64             // second of the current client-event window
-	rateCount   int
+	user       string            // signed-in user id
+	presence   map[string]string // presence channel -> own user id
+	rateWindow int64             // second of the current client-event window
+	rateCount  int
 }
 
 // ID returns the socket id.
