@@ -86,7 +86,8 @@ func (p returnToPolicy) check(raw string) (string, error) {
 				break
 			}
 			dec = next
-			if hasUnsafeBytes(dec) || strings.HasPrefix(dec, "//") || strings.HasPrefix(dec, "/\\") {
+			if strings.ContainsFunc(dec, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) ||
+				strings.HasPrefix(dec, "//") || strings.HasPrefix(dec, "/\\") {
 				return bad("decodes to another origin")
 			}
 		}
