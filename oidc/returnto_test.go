@@ -12,13 +12,13 @@ func TestReturnTo(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := map[string]string{
-		"/account":                          "/account",
-		"/a/b?c=d#e":                        "/a/b?c=d#e",
-		"/":                                 "/",
-		"https://app.example.com/x":         "https://app.example.com/x",
-		"https://APP.example.com:443/x":     "https://APP.example.com:443/x",
-		"https://rt.example.com/account":    "https://rt.example.com/account",
-		"/path%20with%20escapes":            "/path%20with%20escapes",
+		"/account":                       "/account",
+		"/a/b?c=d#e":                     "/a/b?c=d#e",
+		"/":                              "/",
+		"https://app.example.com/x":      "https://app.example.com/x",
+		"https://APP.example.com:443/x":  "https://APP.example.com:443/x",
+		"https://rt.example.com/account": "https://rt.example.com/account",
+		"/path%20with%20escapes":         "/path%20with%20escapes",
 	}
 	for in, want := range good {
 		t.Run("ok "+in, func(t *testing.T) {

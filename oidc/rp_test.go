@@ -280,9 +280,9 @@ func TestUnavailableProvider(t *testing.T) {
 	idp.Lock(func(p *oidctest.Provider) { p.Down = true })
 	h, b := testKeys()
 	rp, err := New(Config{
-		PublicURL: "http://127.0.0.1:1",
-		Providers: []ProviderConfig{{Name: "down", Issuer: idp.Issuer, ClientID: "c", InsecureAllowHTTP: true}},
-		Session:   SessionConfig{CookieName: "gatehouse", HashKeys: [][]byte{h}, BlockKeys: [][]byte{b}, MaxAge: time.Hour, IdleTimeout: time.Hour},
+		PublicURL:      "http://127.0.0.1:1",
+		Providers:      []ProviderConfig{{Name: "down", Issuer: idp.Issuer, ClientID: "c", InsecureAllowHTTP: true}},
+		Session:        SessionConfig{CookieName: "gatehouse", HashKeys: [][]byte{h}, BlockKeys: [][]byte{b}, MaxAge: time.Hour, IdleTimeout: time.Hour},
 		DiscoveryRetry: 5 * time.Millisecond,
 	}, nil, nil)
 	if err != nil {
