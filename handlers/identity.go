@@ -148,5 +148,8 @@ func bearerToken(h []string) (string, bool) {
 		return "", false
 	}
 	tok = strings.TrimSpace(tok)
-	return tok, tok != "" && !strings.ContainsAny(tok, " \t")
+	if tok == "" || strings.ContainsAny(tok, " \t") {
+		return "", false
+	}
+	return tok, true
 }

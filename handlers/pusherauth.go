@@ -111,18 +111,27 @@ type userAuthAnswer struct {
 
 // presenceData is a presence member as Pusher carries it in channel_data.
 type presenceData struct {
-	UserID   string   `json:"user_id"`
-	UserInfo userInfo `json:"user_info"`
+	UserID   string    `json:"user_id"`
+	UserInfo *userInfo `json:"user_info,omitempty"`
 }
 
 // userData is the signed-in user as Pusher carries it in user_data.
 type userData struct {
-	ID       string   `json:"id"`
-	UserInfo userInfo `json:"user_info"`
+	ID       string    `json:"id"`
+	UserInfo *userInfo `json:"user_info,omitempty"`
 }
 
+// userInfo is what other members see of a user; absent when there is
+// nothing to show.
 type userInfo struct {
-	Name string `json:"name,omitempty"`
+	Name string `json:"name"`
+}
+
+func infoOf(id policy.Identity) *userInfo {
+	if id.Name == "" {
+		return nil
+	}
+	return &userInfo{Name: id.Name}
 }
 
 func (p *PusherAuth) channelAuth(c *gin.Context) {
@@ -149,7 +158,7 @@ func (p *PusherAuth) channelAuth(c *gin.Context) {
 	var ans channelAuthAnswer
 	if presence {
 		id := caller.Identity
-		data, err := compactJSON(presenceData{UserID: id.Subject, UserInfo: userInfo{Name: id.Name}})
+		data, err := compactJSON(presenceData{UserID: id.Subject, UserInfo: infoOf(id)})
 		if err != nil {
 			p.fail(c, err)
 			return
@@ -174,7 +183,7 @@ func (p *PusherAuth) userAuth(c *gin.Context) {
 		return
 	}
 	id := caller.Identity
-	data, err := compactJSON(userData{ID: id.Subject, UserInfo: userInfo{Name: id.Name}})
+	data, err := compactJSON(userData{ID: id.Subject, UserInfo: infoOf(id)})
 	if err != nil {
 		p.fail(c, err)
 		return

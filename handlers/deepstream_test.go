@@ -1,0 +1,189 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// dsBody builds a webhook body as deepstream 7 sends it.
+func dsBody(authData any, cookie string) string {
+	headers := map[string]any{"host": "127.0.0.1:6020", "upgrade": "websocket", "sec-websocket-version": "13"}
+	if cookie != "" {
+		headers["cookie"] = cookie
+	}
+	b, _ := json.Marshal(map[string]any{
+		"connectionData": map[string]any{"headers": headers, "remoteAddress": "127.0.0.1", "referer": nil},
+		"authData":       authData,
+	})
+	return string(b)
+}
+
+func (r *frontsRig) deepstream(body string) *httptest.ResponseRecorder {
+	return r.do("POST", "/webhooks/deepstream", body, "Content-Type", "application/json; charset=utf-8")
+}
+
+var anonSubRE = regexp.MustCompile(`anon:[A-Za-z0-9_-]{22}`)
+
+// wireDump renders a response for a golden file: status, content type, and
+// the body (JSON indented, random anonymous subjects replaced).
+func wireDump(t *testing.T, rec *httptest.ResponseRecorder) []byte {
+	t.Helper()
+	body := rec.Body.Bytes()
+	var pretty bytes.Buffer
+	if json.Valid(body) {
+		if err := json.Indent(&pretty, body, "", "  "); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		pretty.Write(body)
+	}
+	out := fmt.Sprintf("%d %s\n%s\n", rec.Code, rec.Header().Get("Content-Type"), anonSubRE.ReplaceAllString(pretty.String(), "anon:<random>"))
+	return []byte(out)
+}
+
+func TestDeepstreamWebhook(t *testing.T) {
+	r := newFrontsRig(t, rigOpts{anonymous: true, deepstream: true})
+	good := r.mint(t, frontsAda, 0)
+	expired := r.mint(t, frontsAda, time.Minute)
+	revoked := r.mint(t, frontsAdmin, 0)
+	r.revoke(frontsAdmin.SessionID)
+	tampered := good[:len(good)-4] + "AAAA"
+	*r.now = r.now.Add(2 * time.Minute)
+
+	for _, tc := range []struct {
+		name   string
+		body   string
+		status int
+		golden string
+	}{
+		{"token", dsBody(map[string]any{"token": good}, ""), 200, "deepstream_token.golden"},
+		{"token wins over cookie", dsBody(map[string]any{"token": good}, "gatehouse=root"), 200, "deepstream_token.golden"},
+		{"session cookie", dsBody(map[string]any{}, "theme=dark; gatehouse=ada"), 200, "deepstream_session.golden"},
+		{"cookie with other authData", dsBody(map[string]any{"username": "x"}, "gatehouse=ada"), 200, "deepstream_session.golden"},
+		{"anonymous, empty authData", dsBody(map[string]any{}, ""), 200, "deepstream_anonymous.golden"},
+		{"anonymous, null authData", dsBody(nil, ""), 200, "deepstream_anonymous.golden"},
+		{"anonymous, foreign cookie", dsBody(map[string]any{}, "theme=dark"), 200, "deepstream_anonymous.golden"},
+		{"tampered token", dsBody(map[string]any{"token": tampered}, ""), 401, "deepstream_denied.golden"},
+		{"expired token", dsBody(map[string]any{"token": expired}, ""), 401, "deepstream_denied.golden"},
+		{"revoked session token", dsBody(map[string]any{"token": revoked}, ""), 401, "deepstream_denied.golden"},
+		{"bad token never falls back to cookie", dsBody(map[string]any{"token": tampered}, "gatehouse=ada"), 401, "deepstream_denied.golden"},
+		{"bad cookie never falls back to anonymous", dsBody(map[string]any{}, "gatehouse=bad"), 401, "deepstream_denied.golden"},
+		{"authData without token or cookie", dsBody(map[string]any{"username": "x", "password": "y"}, ""), 401, "deepstream_denied.golden"},
+		{"token not a string", dsBody(map[string]any{"token": 42}, ""), 401, "deepstream_denied.golden"},
+		{"empty token", dsBody(map[string]any{"token": ""}, ""), 401, "deepstream_denied.golden"},
+		{"not JSON", `{"authData":`, 401, "deepstream_denied.golden"},
+		{"array body", `[]`, 401, "deepstream_denied.golden"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := r.deepstream(tc.body)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			checkGolden(t, tc.golden, wireDump(t, rec))
+		})
+	}
+
+	t.Run("decisions counted", func(t *testing.T) {
+		m := r.do("GET", "/metrics", "").Body.String()
+		for _, want := range []string{
+			`gatehouse_webhook_decisions_total{decision="allow",front="deepstream"} 7`,
+			`gatehouse_webhook_decisions_total{decision="deny",front="deepstream"} 10`,
+		} {
+			if !strings.Contains(m, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
+}
+
+func TestDeepstreamSwitches(t *testing.T) {
+	t.Run("disabled is 404", func(t *testing.T) {
+		r := newFrontsRig(t, rigOpts{anonymous: true, deepstream: false})
+		rec := r.deepstream(dsBody(map[string]any{}, ""))
+		if rec.Code != 404 {
+			t.Fatalf("status %d", rec.Code)
+		}
+		decodeError(t, rec)
+	})
+	t.Run("anonymous off", func(t *testing.T) {
+		r := newFrontsRig(t, rigOpts{anonymous: false, deepstream: true})
+		if rec := r.deepstream(dsBody(map[string]any{}, "")); rec.Code != 401 {
+			t.Fatalf("status %d", rec.Code)
+		}
+	})
+	t.Run("no login configured ignores cookies", func(t *testing.T) {
+		r := newFrontsRig(t, rigOpts{anonymous: false, deepstream: true, noSessions: true})
+		if rec := r.deepstream(dsBody(map[string]any{}, "gatehouse=ada")); rec.Code != 401 {
+			t.Fatalf("status %d", rec.Code)
+		}
+	})
+	t.Run("body over 64 KiB is 413", func(t *testing.T) {
+		r := newFrontsRig(t, rigOpts{deepstream: true})
+		big := dsBody(map[string]any{"pad": strings.Repeat("x", 70<<10)}, "")
+		if rec := r.deepstream(big); rec.Code != 413 {
+			t.Fatalf("status %d", rec.Code)
+		}
+	})
+}
+
+func TestParseDeepstreamLogin(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		body string
+		want deepstreamLogin
+		ok   bool
+	}{
+		{"minimal", `{}`, deepstreamLogin{AuthDataEmpty: true}, true},
+		{"token", `{"authData":{"token":"t"}}`, deepstreamLogin{HasToken: true, Token: "t"}, true},
+		{"cookie", `{"connectionData":{"headers":{"cookie":"a=b"}},"authData":{}}`, deepstreamLogin{Cookie: "a=b", AuthDataEmpty: true}, true},
+		{"null headers", `{"connectionData":{"headers":null},"authData":null}`, deepstreamLogin{AuthDataEmpty: true}, true},
+		{"other authData", `{"authData":{"u":1}}`, deepstreamLogin{}, true},
+		{"cookie array", `{"connectionData":{"headers":{"cookie":["a"]}}}`, deepstreamLogin{}, false},
+		{"authData string", `{"authData":"token"}`, deepstreamLogin{}, false},
+		{"token null", `{"authData":{"token":null}}`, deepstreamLogin{}, false},
+		{"not an object", `"x"`, deepstreamLogin{}, false},
+		{"trailing garbage", `{} {}`, deepstreamLogin{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseDeepstreamLogin([]byte(tc.body))
+			if (err == nil) != tc.ok {
+				t.Fatalf("err = %v, want ok=%v", err, tc.ok)
+			}
+			if tc.ok && got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzDeepstreamBody(f *testing.F) {
+	for _, s := range []string{
+		dsBody(map[string]any{"token": "abc"}, "gatehouse=x"),
+		dsBody(map[string]any{}, ""),
+		dsBody(nil, "a=b; c=d"),
+		`{"authData":{"token":1}}`, `{"connectionData":{"headers":{"cookie":null}}}`, `[]`, `null`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, err := parseDeepstreamLogin(body)
+		if err != nil {
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("accepted invalid JSON %q", body)
+		}
+		if got.HasToken && got.Token == "" {
+			t.Fatalf("HasToken with an empty token for %q", body)
+		}
+		if got.HasToken && got.AuthDataEmpty {
+			t.Fatalf("a token in an empty authData for %q", body)
+		}
+	})
+}

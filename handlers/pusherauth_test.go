@@ -1,0 +1,281 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"gatehouse/policy"
+)
+
+const formType = "application/x-www-form-urlencoded"
+
+func pusherForm(socketID, channel string) string {
+	v := url.Values{"socket_id": {socketID}}
+	if channel != "" {
+		v.Set("channel_name", channel)
+	}
+	return v.Encode()
+}
+
+func (r *frontsRig) pusherAuth(path, body string, hdr ...string) *httptest.ResponseRecorder {
+	return r.do("POST", path, body, append([]string{"Content-Type", formType}, hdr...)...)
+}
+
+// TestPusherAuthVectors checks our answers against SPEC §10's vectors.
+func TestPusherAuthVectors(t *testing.T) {
+	r := newFrontsRig(t, rigOpts{})
+	for _, tc := range []struct {
+		name, path, body, cookie string
+		want                     map[string]string
+		golden                   string
+	}{
+		{"private", "/pusher/auth", pusherForm("1234.1234", "private-foobar"), "gatehouse=ada",
+			map[string]string{"auth": vectorKey + ":58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4"},
+			"pusherauth_private.golden"},
+		{"presence", "/pusher/auth", pusherForm("1234.1234", "presence-foobar"), "gatehouse=ten",
+			map[string]string{
+				"auth":         vectorKey + ":4c6d8fc42a207ba96a0779844171b0bb819d96ffceef9609f5cce596ab17a800",
+				"channel_data": `{"user_id":"10","user_info":{"name":"Mr. Channels"}}`,
+			}, "pusherauth_presence.golden"},
+		{"encrypted", "/pusher/auth", pusherForm("1234.1234", "private-encrypted-foo"), "gatehouse=ada",
+			map[string]string{"shared_secret": "E3I6KxLwqP1Rr/p1676Vpnrw23CkRdS5bkX5NazRkeY="},
+			"pusherauth_encrypted.golden"},
+		{"signin", "/pusher/user-auth", pusherForm("1234.1234", ""), "gatehouse=signer",
+			map[string]string{
+				"auth":      vectorKey + ":4708d583dada6a56435fb8bc611c77c359a31eebde13337c16ab43aa6de336ba",
+				"user_data": `{"id":"12345"}`,
+			}, "pusherauth_signin.golden"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := r.pusherAuth(tc.path, tc.body, "Cookie", tc.cookie)
+			if rec.Code != 200 {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			var got map[string]string
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tc.want {
+				if got[k] != v {
+					t.Errorf("%s = %q, want %q", k, got[k], v)
+				}
+			}
+			checkGolden(t, tc.golden, wireDump(t, rec))
+		})
+	}
+}
+
+func TestPusherAuthRejections(t *testing.T) {
+	r := newFrontsRig(t, rigOpts{anonymous: true})
+	noKey := newFrontsRig(t, rigOpts{apps: []PusherApp{{ID: "plain", Key: "k", Secret: "s0123456789abcdef"}}})
+	two := newFrontsRig(t, rigOpts{apps: []PusherApp{{ID: "a", Key: "ka", Secret: "sa"}, {ID: "b", Key: "kb", Secret: "sb"}}})
+	closed := newFrontsRig(t, rigOpts{anonymous: false})
+	good := r.mint(t, frontsAda, 0)
+	for _, tc := range []struct {
+		name   string
+		rig    *frontsRig
+		path   string
+		body   string
+		hdr    []string
+		status int
+		code   string
+	}{
+		{"bad socket id", r, "/pusher/auth", pusherForm("1234", "private-chat"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
+		{"socket id with letters", r, "/pusher/auth", pusherForm("12a.4", "private-chat"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
+		{"bad channel name", r, "/pusher/auth", pusherForm("1.2", "private-chat room"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
+		{"channel too long", r, "/pusher/auth", pusherForm("1.2", "private-"+strings.Repeat("a", 200)), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
+		{"no channel", r, "/pusher/auth", pusherForm("1.2", ""), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
+		{"repeated socket id", r, "/pusher/auth", "socket_id=1.2&socket_id=3.4&channel_name=private-chat", []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
+		{"public channel", r, "/pusher/auth", pusherForm("1.2", "public-news"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
+		{"server-to-user channel", r, "/pusher/auth", pusherForm("1.2", "#server-to-user-x"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
+		{"policy denies", r, "/pusher/auth", pusherForm("1.2", "private-admin"), []string{"Cookie", "gatehouse=ada"}, 403, codeAccessDenied},
+		{"other user's channel", r, "/pusher/auth", pusherForm("1.2", "private-user-eve"), []string{"Authorization", "Bearer " + good}, 403, codeAccessDenied},
+		{"presence not granted", r, "/pusher/auth", pusherForm("1.2", "presence-vip"), []string{"Cookie", "gatehouse=ada"}, 403, codeAccessDenied},
+		{"anonymous private", r, "/pusher/auth", pusherForm("1.2", "private-chat"), nil, 403, codeAccessDenied},
+		{"anonymous signin", r, "/pusher/user-auth", pusherForm("1.2", ""), nil, 403, codeAccessDenied},
+		{"no credential, anonymous off", closed, "/pusher/auth", pusherForm("1.2", "presence-lobby"), nil, 401, codeInvalidToken},
+		{"bad bearer", r, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Authorization", "Bearer " + good + "x"}, 401, codeInvalidToken},
+		{"bad bearer with good cookie", r, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Authorization", "Bearer nope", "Cookie", "gatehouse=ada"}, 401, codeInvalidToken},
+		{"bad cookie", r, "/pusher/auth", pusherForm("1.2", "presence-lobby"), []string{"Cookie", "gatehouse=bad"}, 401, codeInvalidToken},
+		{"cookie from a foreign origin", r, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Cookie", "gatehouse=ada", "Origin", "https://evil.example"}, 403, codeAccessDenied},
+		{"encrypted without master key", noKey, "/pusher/auth", pusherForm("1.2", "private-encrypted-foo"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
+		{"two apps, none picked", two, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
+		{"unknown app", r, "/pusher/auth?app=nope", pusherForm("1.2", "private-chat"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
+		{"body over 64 KiB", r, "/pusher/auth", pusherForm("1.2", "private-chat") + "&pad=" + strings.Repeat("x", 70<<10), []string{"Cookie", "gatehouse=ada"}, 413, codeTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := tc.rig.pusherAuth(tc.path, tc.body, tc.hdr...)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			if e := decodeError(t, rec); e.Error != tc.code {
+				t.Errorf("error %q, want %q", e.Error, tc.code)
+			}
+			checkGolden(t, "pusherauth_reject_"+strings.ReplaceAll(tc.name, " ", "_")+".golden", wireDump(t, rec))
+		})
+	}
+}
+
+func TestPusherAuthAccepts(t *testing.T) {
+	r := newFrontsRig(t, rigOpts{anonymous: true})
+	two := newFrontsRig(t, rigOpts{apps: []PusherApp{{ID: "a", Key: "ka", Secret: "sa"}, {ID: "b", Key: "kb", Secret: "sb"}}})
+	admin := r.mint(t, frontsAdmin, 0)
+	for _, tc := range []struct {
+		name     string
+		rig      *frontsRig
+		path     string
+		body     string
+		hdr      []string
+		wantAuth string // prefix
+	}{
+		{"bearer token", r, "/pusher/auth", pusherForm("1.2", "private-anything"), []string{"Authorization", "Bearer " + admin}, vectorKey + ":"},
+		{"JSON body", r, "/pusher/auth", `{"socket_id":"1.2","channel_name":"private-chat"}`, []string{"Content-Type", "application/json", "Cookie", "gatehouse=ada"}, vectorKey + ":"},
+		{"own user channel", r, "/pusher/auth", pusherForm("1.2", "private-user-auth0=7C42"), []string{"Cookie", "gatehouse=ada"}, vectorKey + ":"},
+		{"anonymous presence-lobby", r, "/pusher/auth", pusherForm("1.2", "presence-lobby"), nil, vectorKey + ":"},
+		{"allowed origin", r, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Cookie", "gatehouse=ada", "Origin", "https://app.example.com"}, vectorKey + ":"},
+		{"app picked", two, "/pusher/auth?app=b", pusherForm("1.2", "private-chat"), []string{"Cookie", "gatehouse=ada"}, "kb:"},
+		{"pusher-js extra params", r, "/pusher/auth", pusherForm("1.2", "private-chat") + "&extra=1", []string{"Cookie", "gatehouse=ada"}, vectorKey + ":"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := tc.rig.pusherAuth(tc.path, tc.body, tc.hdr...)
+			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"auth":"`+tc.wantAuth) {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+		})
+	}
+	t.Run("anonymous presence gets a fresh anonymous user", func(t *testing.T) {
+		rec := r.pusherAuth("/pusher/auth", pusherForm("1.2", "presence-lobby"))
+		// The subject is random, so is the signature over it.
+		dump := regexp.MustCompile(vectorKey+`:[0-9a-f]{64}`).ReplaceAll(wireDump(t, rec), []byte(vectorKey+":<hmac>"))
+		checkGolden(t, "pusherauth_presence_anonymous.golden", dump)
+	})
+}
+
+func TestPusherAuthHook(t *testing.T) {
+	r := newFrontsRig(t, rigOpts{anonymous: true})
+	type call struct{ app, socket, sub, sid string }
+	var (
+		mu    sync.Mutex
+		calls []call
+	)
+	// Unset: nothing happens.
+	r.pusherAuth("/pusher/auth", pusherForm("1.1", "private-chat"), "Cookie", "gatehouse=ada")
+	r.pusher.OnAuthorized(func(_ context.Context, app, socket string, id policy.Identity) {
+		mu.Lock()
+		calls = append(calls, call{app, socket, id.Subject, id.SessionID})
+		mu.Unlock()
+	})
+	r.pusherAuth("/pusher/auth", pusherForm("1.2", "private-chat"), "Cookie", "gatehouse=ada")
+	r.pusherAuth("/pusher/user-auth", pusherForm("3.4", ""), "Cookie", "gatehouse=ada")
+	r.pusherAuth("/pusher/auth", pusherForm("5.6", "private-admin"), "Cookie", "gatehouse=ada") // denied: no call
+	want := []call{{"chat", "1.2", "auth0|42", "sid-ada"}, {"chat", "3.4", "auth0|42", "sid-ada"}}
+	if len(calls) != len(want) || calls[0] != want[0] || calls[1] != want[1] {
+		t.Errorf("hook calls = %+v, want %+v", calls, want)
+	}
+	r.pusher.OnAuthorized(nil)
+	r.pusherAuth("/pusher/auth", pusherForm("7.8", "private-chat"), "Cookie", "gatehouse=ada")
+	if len(calls) != 2 {
+		t.Errorf("hook called after removal")
+	}
+}
+
+func TestPusherAuthCORS(t *testing.T) {
+	r := newFrontsRig(t, rigOpts{})
+	for _, tc := range []struct {
+		name, method, origin, reqHeaders string
+		wantOrigin, wantHeaders          string
+		status                           int
+	}{
+		{"preflight allowed", "OPTIONS", "https://app.example.com", "content-type,x-csrf-token", "https://app.example.com", "content-type,x-csrf-token", 204},
+		{"preflight public url", "OPTIONS", "http://127.0.0.1:8080", "", "http://127.0.0.1:8080", "Authorization, Content-Type", 204},
+		{"preflight foreign", "OPTIONS", "https://evil.example", "content-type", "", "", 204},
+		{"preflight bad header list", "OPTIONS", "https://app.example.com", "a\r\nb", "https://app.example.com", "Authorization, Content-Type", 204},
+		{"origin with path is not an origin", "OPTIONS", "https://app.example.com/x", "", "", "", 204},
+		{"post allowed", "POST", "https://app.example.com", "", "https://app.example.com", "", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := []string{"Origin", tc.origin, "Cookie", "gatehouse=ada", "Content-Type", formType}
+			if tc.reqHeaders != "" {
+				hdr = append(hdr, "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", tc.reqHeaders)
+			}
+			rec := r.do(tc.method, "/pusher/auth", pusherForm("1.2", "private-chat"), hdr...)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			h := rec.Header()
+			if h.Get("Access-Control-Allow-Origin") != tc.wantOrigin {
+				t.Errorf("ACAO = %q", h.Get("Access-Control-Allow-Origin"))
+			}
+			if tc.wantOrigin != "" && h.Get("Access-Control-Allow-Credentials") != "true" {
+				t.Error("credentials not allowed")
+			}
+			if tc.method == "OPTIONS" && h.Get("Access-Control-Allow-Headers") != tc.wantHeaders {
+				t.Errorf("ACAH = %q, want %q", h.Get("Access-Control-Allow-Headers"), tc.wantHeaders)
+			}
+			if !strings.Contains(strings.Join(h.Values("Vary"), ","), "Origin") {
+				t.Error("no Vary: Origin")
+			}
+		})
+	}
+}
+
+func TestParsePusherAuth(t *testing.T) {
+	for _, tc := range []struct {
+		name, ct, body string
+		channel        bool
+		ok             bool
+	}{
+		{"form", formType, "socket_id=1.2&channel_name=private-a", true, true},
+		{"form with charset", formType + "; charset=UTF-8", "socket_id=1.2&channel_name=private-a", true, true},
+		{"no content type", "", "socket_id=1.2&channel_name=private-a", true, true},
+		{"json", "application/json", `{"socket_id":"1.2","channel_name":"private-a"}`, true, true},
+		{"json wrong type", "application/json", `{"socket_id":1.2,"channel_name":"private-a"}`, true, false},
+		{"bad escape", formType, "socket_id=1.2&channel_name=%zz", true, false},
+		{"user auth needs no channel", formType, "socket_id=1.2", false, true},
+		{"socket id dotless", formType, "socket_id=12", false, false},
+		{"socket id too long", formType, "socket_id=" + strings.Repeat("1", 30) + "." + strings.Repeat("2", 30), false, false},
+		{"cache channel", formType, "socket_id=1.2&channel_name=private-cache-a", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parsePusherAuth(tc.ct, []byte(tc.body), tc.channel)
+			if (err == nil) != tc.ok {
+				t.Errorf("err = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func FuzzPusherAuthForm(f *testing.F) {
+	for _, s := range []string{
+		"socket_id=1234.1234&channel_name=private-foobar",
+		"socket_id=1.2&channel_name=presence-a%3Bb",
+		"socket_id=1.2&socket_id=1.3",
+		`{"socket_id":"1.2","channel_name":"private-x"}`,
+		"channel_name=%00", "",
+	} {
+		f.Add(formType, []byte(s))
+		f.Add("application/json", []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, ct string, body []byte) {
+		req, err := parsePusherAuth(ct, body, true)
+		if err != nil {
+			return
+		}
+		for _, c := range req.SocketID {
+			if (c < '0' || c > '9') && c != '.' {
+				t.Fatalf("accepted socket id %q", req.SocketID)
+			}
+		}
+		for _, c := range []byte(req.ChannelName) {
+			if c <= ' ' || c == ':' || c == '"' || c >= 0x7f {
+				t.Fatalf("accepted channel %q", req.ChannelName)
+			}
+		}
+	})
+}
