@@ -178,14 +178,17 @@ func (a *Auth) me(c *gin.Context) {
 	})
 }
 
-// sameOrigin is the CSRF check of cookie-authenticated POSTs: the Origin
-// header must be ours, or, without one, Sec-Fetch-Site must say
-// same-origin.
+// sameOrigin is the CSRF check of cookie-authenticated POSTs. Browsers that
+// send Sec-Fetch-Site (a header pages cannot forge) are believed: it must
+// say same-origin. Otherwise the Origin header must be ours. (A form POST
+// from a page under Referrer-Policy: no-referrer carries `Origin: null`, so
+// Origin alone would refuse our own logout button.)
 func sameOrigin(r *http.Request, origin string) bool {
-	if o := r.Header.Get("Origin"); o != "" {
-		return o == origin
+	if s := r.Header.Get("Sec-Fetch-Site"); s != "" {
+		return s == "same-origin"
 	}
-	return r.Header.Get("Sec-Fetch-Site") == "same-origin"
+	o := r.Header.Get("Origin")
+	return o != "" && o == origin
 }
 
 // pageCSP allows our own script and stylesheet and nothing inline.
@@ -194,6 +197,8 @@ const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-sr
 // renderPage writes an HTML page under pageCSP.
 func renderPage(c *gin.Context, status int, page string, data any) {
 	c.Header("Content-Security-Policy", pageCSP)
+	// Our forms must carry a real Origin; other origins still get nothing.
+	c.Header("Referrer-Policy", "same-origin")
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Status(status)
 	if err := web.Render(c.Writer, page, data); err != nil {
