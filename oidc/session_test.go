@@ -190,7 +190,8 @@ func FuzzSessionDecode(f *testing.F) {
 	f.Add("MTc5NTI2MjYyNXxCOW40dHdzYjAtaWVu")
 	f.Fuzz(func(t *testing.T, v string) {
 		sess, err := s.Decode(context.Background(), v)
-		if err == nil && v != c.Value {
+		// Only values we encoded decode (every one we encode is for "x").
+		if err == nil && (sess.Subject != "x" || sess.Provider != "p") {
 			t.Fatalf("forged value decoded: %+v", sess)
 		}
 	})
