@@ -1,0 +1,109 @@
+package topics
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"gatehouse/issuer"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxSubscriptions = 100
+	DefaultPingInterval     = 30 * time.Second
+	DefaultSendQueue        = 256
+)
+
+// App is one hosted app; topic clients connect to /apps/{id}. The apps are
+// the same as the Pusher apps, so topics and Pusher channels of one app meet.
+type App struct {
+	// ID names the app in the URL and in the hub.
+	ID string
+}
+
+// TokenVerifier checks an access token and returns its claims. It must
+// refuse expired tokens and tokens of revoked sessions. *issuer.Issuer
+// satisfies it.
+type TokenVerifier interface {
+	Verify(token string) (*issuer.Claims, error)
+}
+
+var _ TokenVerifier = (*issuer.Issuer)(nil)
+
+// Timer is a pending call of Clock.AfterFunc. *time.Timer satisfies it.
+type Timer interface {
+	// Stop prevents the call if it has not run yet, reporting whether it
+	// stopped it.
+	Stop() bool
+}
+
+// Clock is the time source that decides token expiry. The zero Config uses
+// the system clock; tests inject one they can advance.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine once d has elapsed.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Config configures a Server.
+type Config struct {
+	// Apps are the hosted apps; at least one.
+	Apps []App
+	// MaxSubscriptions bounds the topics one connection may be subscribed
+	// to at once [100].
+	MaxSubscriptions int
+	// PublishesPerSecond bounds the publish frames one connection may send
+	// per second [the hub's ClientEventsPerSecond].
+	PublishesPerSecond int
+	// PingInterval is how long a connection may stay silent before the
+	// server sends a WebSocket ping; one still silent a further PingInterval
+	// later is closed with CodePongTimeout [30s].
+	PingInterval time.Duration
+	// SendQueue is how many frames may wait for a slow socket before it is
+	// closed with CodeTryAgain [256].
+	SendQueue int
+	// DisableCompression turns permessage-deflate off.
+	DisableCompression bool
+	// Clock decides token expiry [the system clock].
+	Clock Clock
+}
+
+func (cfg *Config) validate() error {
+	if len(cfg.Apps) == 0 {
+		return errors.New("topics: no apps")
+	}
+	ids := map[string]bool{}
+	for i, a := range cfg.Apps {
+		switch {
+		case a.ID == "":
+			return fmt.Errorf("topics: apps[%d]: id is required", i)
+		case ids[a.ID]:
+			return fmt.Errorf("topics: apps[%d]: duplicate id %q", i, a.ID)
+		}
+		ids[a.ID] = true
+	}
+	if cfg.MaxSubscriptions < 0 || cfg.PublishesPerSecond < 0 || cfg.PingInterval < 0 || cfg.SendQueue < 0 {
+		return errors.New("topics: limits must not be negative")
+	}
+	if cfg.MaxSubscriptions == 0 {
+		cfg.MaxSubscriptions = DefaultMaxSubscriptions
+	}
+	if cfg.PingInterval == 0 {
+		cfg.PingInterval = DefaultPingInterval
+	}
+	if cfg.SendQueue == 0 {
+		cfg.SendQueue = DefaultSendQueue
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = systemClock{}
+	}
+	return nil
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func (systemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }

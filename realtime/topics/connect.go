@@ -1,0 +1,149 @@
+package topics
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"gatehouse/policy"
+	"gatehouse/realtime"
+	"gatehouse/realtime/wsconn"
+)
+
+// ServeWebSocket serves GET /apps/{id}: it checks the access token, upgrades
+// the request and runs a JWT-topic session for app appID. clientIP is the
+// caller's address as resolved by the router (trusted proxies applied).
+//
+// The token comes from the access_token query parameter, which is how
+// realtime-pubsub-client sends it, or else from an Authorization: Bearer
+// header. Refusals happen before the upgrade, as JSON errors: 404 for an
+// unknown app, 401 for a missing, invalid, expired or revoked token, 503
+// over capacity.
+func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appID, clientIP string) {
+	ctx := r.Context()
+	if !s.apps[appID] {
+		httpError(w, http.StatusNotFound, "invalid_request", "unknown app")
+		return
+	}
+	tok, err := s.checkToken(bearer(r, true))
+	if err != nil {
+		s.log.InfoContext(ctx, "topics: connection refused", "app", appID, "ip", clientIP, "err", err)
+		unauthorized(w)
+		return
+	}
+	if s.hub.Len() >= s.hub.Limits().MaxConnections {
+		httpError(w, http.StatusServiceUnavailable, "server_error", "over capacity, try again later")
+		return
+	}
+	c, err := s.tr.Upgrade(w, r)
+	if err != nil {
+		s.log.DebugContext(ctx, "topics: upgrade failed", "err", err)
+		return
+	}
+	ss := &session{srv: s, app: appID, id: newConnID(s.hub), ws: c, codec: plainCodec}
+	if c.Compressed() {
+		ss.codec = deflateCodec
+	}
+	if err := s.hub.Register(ss, appID); err != nil {
+		s.refuse(c, CodeTryAgain, "over capacity")
+		return
+	}
+	ss.mu.Lock()
+	ss.tok = tok
+	ss.mu.Unlock()
+	if err := s.hub.Bind(ss, tok.sid, tok.sub); err != nil {
+		s.hub.Unregister(context.Background(), ss)
+		code, msg := CodeTryAgain, "server unavailable"
+		if errors.Is(err, realtime.ErrRevoked) {
+			code, msg = CodeRevoked, realtime.ReasonRevoked.String()
+		}
+		s.refuse(c, code, msg)
+		return
+	}
+	s.track(ss, true)
+	c.SendText(welcomeJSON(ss.id, appID, clientIP, tok.grants.Permissions()))
+	ss.armExpiry()
+	s.tr.Serve(c, ss)
+}
+
+// newConnID returns the hub's fresh connection id with its dot replaced:
+// the client builds event names by joining topic and message type with
+// dots, and a reply topic priv/<connectionId> must stay one segment.
+func newConnID(h *realtime.Hub) string {
+	return strings.ReplaceAll(h.NewConnID(), ".", "-")
+}
+
+// bearer returns the request's access token: the access_token query
+// parameter (when query is true), else an Authorization: Bearer header.
+func bearer(r *http.Request, query bool) string {
+	if query {
+		if t := r.URL.Query().Get("access_token"); t != "" {
+			return t
+		}
+	}
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// Token errors of this package; verification errors come from the
+// TokenVerifier.
+var (
+	errNoToken = errors.New("topics: no access token")
+	errExpired = errors.New("topics: token expired")
+)
+
+// token is what a connection keeps of its access token.
+type token struct {
+	sub    string
+	sid    string
+	grants policy.Grants
+	exp    int64 // Unix nanoseconds
+}
+
+// checkToken verifies raw and refuses a token already past its exp by the
+// server's clock: a connection never outlives its token.
+func (s *Server) checkToken(raw string) (token, error) {
+	if raw == "" {
+		return token{}, errNoToken
+	}
+	c, err := s.verify.Verify(raw)
+	if err != nil {
+		return token{}, err
+	}
+	if c.ExpiresAt == nil || !s.cfg.Clock.Now().Before(c.ExpiresAt.Time) {
+		return token{}, errExpired
+	}
+	return token{sub: c.Subject, sid: c.SessionID, grants: c.Grants(), exp: c.ExpiresAt.UnixNano()}, nil
+}
+
+// httpError writes the JSON error body of SPEC §3.
+func httpError(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]string{"error": code, "error_description": desc})
+	_, _ = w.Write(b)
+}
+
+// unauthorized answers a refused credential without saying which check
+// failed.
+func unauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	httpError(w, http.StatusUnauthorized, "invalid_token", "the access token is missing, invalid, expired or revoked")
+}
+
+// refuse closes a socket that was upgraded but cannot be served.
+func (s *Server) refuse(c *wsconn.Conn, code int, msg string) {
+	c.Close(code, msg)
+	s.tr.Serve(c, nopHandler{}) // read until the close handshake ends
+}
+
+type nopHandler struct{}
+
+func (nopHandler) OnMessage(*wsconn.Conn, []byte) {}
+func (nopHandler) OnClose(*wsconn.Conn, error)    {}
