@@ -97,9 +97,10 @@ func (p *PusherAuth) Mount(r gin.IRouter) {
 }
 
 // channelAuthAnswer is the JSON pusher-js expects from channel authorization.
+// The key order is the pusher server SDK's: channel_data first.
 type channelAuthAnswer struct {
-	Auth         string `json:"auth"`
 	ChannelData  string `json:"channel_data,omitempty"`
+	Auth         string `json:"auth"`
 	SharedSecret string `json:"shared_secret,omitempty"`
 }
 
