@@ -64,13 +64,14 @@ export function removeTempDir(dir) {
  *   waitForOutput(re, ms)  resolves with the match once stdout/stderr match re
  *   stop({signal, timeout})  sends signal (SIGTERM), waits for exit, SIGKILLs
  *                       after timeout ms; resolves with {code, signal, killed}
+ * The child's environment is baseEnv (default process.env) plus env.
  * Set E2E_VERBOSE=1 to echo the child's output to the test's stderr.
  */
-export function spawnTracked(cmd, args = [], { env, cwd, name = path.basename(cmd) } = {}) {
+export function spawnTracked(cmd, args = [], { env, baseEnv = process.env, cwd, name = path.basename(cmd) } = {}) {
   hookExit();
   const proc = spawn(cmd, args, {
     cwd,
-    env: { ...process.env, ...env },
+    env: { ...baseEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(proc);
