@@ -30,6 +30,7 @@ type app struct {
 	ready   []handlers.ReadyCheck
 	closers []func(context.Context) error
 	banner  []string // lines printed at start in dev
+	devApp  bool     // the dev app was added (the demo chat runs on it)
 
 	// revocations holds logged-out session ids; onRevoke are told too (the
 	// realtime hub closes the sockets of a revoked session).
@@ -134,7 +135,7 @@ func build(ctx context.Context, a *app) (http.Handler, error) {
 	a.groups = append(a.groups, wk, anon)
 	// Each product area wires itself in its own file, in dependency order:
 	// sessions first (the fronts read them), the hosted realtime layer last.
-	for _, wire := range []func(context.Context, *app) error{wireOIDC, wireFronts, wireRealtime} {
+	for _, wire := range []func(context.Context, *app) error{wireDevApp, wireOIDC, wireFronts, wireRealtime} {
 		if err := wire(ctx, a); err != nil {
 			return nil, err
 		}

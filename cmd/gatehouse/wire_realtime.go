@@ -1,10 +1,152 @@
 package main
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
 
-// wireRealtime adds the realtime routes and their parts to the app.
+	"gatehouse/config"
+	"gatehouse/handlers"
+	"gatehouse/policy"
+	"gatehouse/realtime"
+	"gatehouse/realtime/memory"
+	"gatehouse/realtime/pusher"
+)
+
+// demoChannel is the presence channel the demo chat runs in; the dev
+// policy lets anonymous callers subscribe to it and send client events.
+const demoChannel = "presence-lobby"
+
+// wireRealtime adds the hosted realtime layer: the hub on its backplane, the
+// Pusher protocol server, their routes, revocation of live sockets, the
+// backplane readiness check, metrics, and the demo chat in dev.
 func wireRealtime(ctx context.Context, a *app) error {
-	_ = ctx
-	_ = a
+	cfg := a.cfg
+	bp, err := newBackplane(cfg.Realtime)
+	if err != nil {
+		return err
+	}
+	if len(cfg.Apps) == 0 {
+		// Nothing to host; the backplane name was still checked above.
+		_ = bp.Close()
+		return nil
+	}
+	counted := &countingBackplane{Backplane: bp}
+	l := cfg.Realtime.Limits
+	hub, err := realtime.New(ctx, realtime.Config{Limits: realtime.Limits{
+		MaxConnections:        l.MaxConnections,
+		MaxMessageBytes:       l.MaxMessageBytes,
+		ClientEventsPerSecond: l.ClientEventsPerSecond,
+		PresenceMembers:       l.PresenceMembers,
+	}}, counted, a.log)
+	if err != nil {
+		_ = bp.Close()
+		return err
+	}
+	// Closers run in reverse: the protocol servers first (their sockets get
+	// the reconnect codes), then the hub, then the backplane.
+	a.closers = append(a.closers,
+		func(context.Context) error { return bp.Close() },
+		func(context.Context) error { return hub.Close() },
+	)
+
+	apps, err := pusherApps(cfg.Apps)
+	if err != nil {
+		return err
+	}
+	ps, err := pusher.New(pusher.Config{Apps: apps}, hub, a.log)
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, func(context.Context) error { return ps.Close() })
+
+	// A logout closes the sockets opened with the session, on every node.
+	a.onRevoke = append(a.onRevoke, func(ctx context.Context, sid string) {
+		if err := hub.RevokeSession(ctx, sid); err != nil {
+			a.log.ErrorContext(ctx, "realtime: revoke session", "err", err)
+		}
+	})
+	// /pusher/auth tells which session a socket authorized with.
+	if pa := pusherAuthOf(a); pa != nil {
+		pa.OnAuthorized(func(ctx context.Context, appID, socketID string, id policy.Identity) {
+			if id.SessionID == "" {
+				return
+			}
+			if err := ps.BindSession(ctx, appID, socketID, id.SessionID); err != nil {
+				a.log.WarnContext(ctx, "realtime: bind session", "app", appID, "err", err)
+			}
+		})
+	}
+
+	a.ready = append(a.ready, handlers.ReadyCheck{Name: "backplane", Check: counted.Ping})
+	registerRealtimeMetrics(a.metrics, hub, counted)
+
+	routes, err := handlers.NewRealtime(ps, nil)
+	if err != nil {
+		return err
+	}
+	a.groups = append(a.groups, routes)
+
+	if a.devApp {
+		chat, err := handlers.NewChat(handlers.ChatConfig{
+			AppID: devAppID, AppKey: cfg.Apps[0].Key, Channel: demoChannel,
+			LoginProvider: devProviderName, PublicURL: cfg.Server.PublicURL,
+		})
+		if err != nil {
+			return err
+		}
+		a.groups = append(a.groups, chat)
+		a.banner = append(a.banner, fmt.Sprintf("demo chat   %s/", cfg.Server.PublicURL))
+	}
 	return nil
+}
+
+// newBackplane builds the backplane realtime.backplane names; an unknown
+// name fails at start.
+func newBackplane(rc config.Realtime) (realtime.Backplane, error) {
+	switch rc.Backplane {
+	case "", "memory":
+		return memory.New(memory.Config{}), nil
+	case "redis":
+		return nil, errors.New("realtime.backplane: redis is not built yet; use memory")
+	default:
+		return nil, fmt.Errorf("realtime.backplane: unknown %q (memory or redis)", rc.Backplane)
+	}
+}
+
+// pusherApps maps the configured apps onto the Pusher server's.
+func pusherApps(list []config.App) ([]pusher.App, error) {
+	out := make([]pusher.App, 0, len(list))
+	for _, c := range list {
+		pa := pusher.App{
+			ID: c.ID, Key: c.Key, Secret: c.Secret, ClientEvents: c.ClientEvents,
+			ClientSourceAddress: c.ClientSourceAddress, AdminSourceAddress: c.AdminSourceAddress,
+		}
+		if c.EncryptionMasterKey != "" {
+			k, err := config.DecodeKey(c.EncryptionMasterKey)
+			if err != nil {
+				return nil, fmt.Errorf("apps %s: encryption_master_key: %w", c.ID, err)
+			}
+			pa.EncryptionMasterKey = k
+		}
+		for _, w := range c.Webhooks {
+			pa.Webhooks = append(pa.Webhooks, pusher.Webhook{URL: w.URL, Events: w.Events})
+		}
+		out = append(out, pa)
+	}
+	return out, nil
+}
+
+// registerRealtimeMetrics exposes the hub's counters to Prometheus.
+func registerRealtimeMetrics(m *handlers.Metrics, hub *realtime.Hub, bp *countingBackplane) {
+	m.GaugeFunc("gatehouse_connections", "Open realtime connections on this node.",
+		func() float64 { return float64(hub.Stats().Connections) })
+	m.GaugeFunc("gatehouse_subscriptions", "Channel subscriptions on this node.",
+		func() float64 { return float64(hub.Stats().Subscriptions) })
+	m.CounterFunc("gatehouse_messages_in_total", "Messages published into the hub from this node.",
+		func() float64 { return float64(hub.Stats().Published) })
+	m.CounterFunc("gatehouse_messages_out_total", "Messages delivered to connections of this node.",
+		func() float64 { return float64(hub.Stats().Delivered) })
+	m.CounterFunc("gatehouse_backplane_errors_total", "Failed backplane calls.",
+		func() float64 { return float64(bp.errors.Load()) })
 }

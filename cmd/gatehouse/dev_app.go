@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"gatehouse/config"
+)
+
+// devAppID is the id of the realtime app `gatehouse dev` adds when the
+// config defines none.
+const devAppID = "dev"
+
+// devAppFile is where the dev app's credentials are kept, under the data
+// dir, so that clients keep working across restarts.
+const devAppFile = "dev-app.json"
+
+// devAppCreds are the dev app's key and secret.
+type devAppCreds struct {
+	Key    string `json:"key"`
+	Secret string `json:"secret"`
+}
+
+// wireDevApp adds app `dev` (client events on) in `gatehouse dev` when the
+// config defines no apps, and prints its key and secret in the banner. It
+// runs before the other wiring, so /pusher/auth signs for it too.
+func wireDevApp(_ context.Context, a *app) error {
+	if a.mode != modeDev || len(a.cfg.Apps) > 0 {
+		return nil
+	}
+	if a.dataDir == "" {
+		return errors.New("dev: the dev app needs a data dir")
+	}
+	creds, err := loadOrCreateDevApp(filepath.Join(a.dataDir, devAppFile))
+	if err != nil {
+		return err
+	}
+	a.cfg.Apps = append(a.cfg.Apps, config.App{ID: devAppID, Key: creds.Key, Secret: creds.Secret, ClientEvents: true})
+	a.devApp = true
+	a.banner = append(a.banner, fmt.Sprintf("app dev     key=%s secret=%s", creds.Key, creds.Secret))
+	return nil
+}
+
+// loadOrCreateDevApp reads the credentials kept at path, or generates them
+// and writes them there (0600).
+func loadOrCreateDevApp(path string) (devAppCreds, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		var c devAppCreds
+		if err := json.Unmarshal(data, &c); err != nil {
+			return devAppCreds{}, fmt.Errorf("dev: %s: %w", path, err)
+		}
+		if len(c.Key) < 16 || len(c.Secret) < 16 {
+			return devAppCreds{}, fmt.Errorf("dev: %s: key and secret must be at least 16 characters", path)
+		}
+		return c, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return devAppCreds{}, fmt.Errorf("dev: app credentials: %w", err)
+	}
+	c := devAppCreds{Key: randomHex(10), Secret: randomHex(16)}
+	data, _ = json.MarshalIndent(c, "", "  ")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return devAppCreds{}, fmt.Errorf("dev: app credentials: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return devAppCreds{}, fmt.Errorf("dev: app credentials: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return devAppCreds{}, fmt.Errorf("dev: app credentials: %w", err)
+	}
+	return c, nil
+}
+
+// randomHex returns n random bytes, hex encoded (the shape of Pusher keys
+// and secrets).
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
