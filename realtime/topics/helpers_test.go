@@ -3,6 +3,7 @@ package topics_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
 
 	"gatehouse/issuer"
 	"gatehouse/issuer/pushersig"
@@ -432,4 +435,22 @@ func (e *env) trigger(channel, name, data string) {
 	if resp.StatusCode != http.StatusOK {
 		e.t.Fatalf("trigger: %d", resp.StatusCode)
 	}
+}
+
+// rawFrame is a frame read without wstest's automatic pong.
+type rawFrame struct {
+	op   ws.OpCode
+	code int
+}
+
+func wsReadFrame(c *client) (rawFrame, error) {
+	f, err := ws.ReadFrame(c.Conn)
+	if err != nil {
+		return rawFrame{}, err
+	}
+	r := rawFrame{op: f.Header.OpCode}
+	if r.op == ws.OpClose && len(f.Payload) >= 2 {
+		r.code = int(binary.BigEndian.Uint16(f.Payload))
+	}
+	return r, nil
 }
