@@ -110,14 +110,14 @@ func (s *Server) Close() error {
 }
 
 // Handler serves both endpoints on a ServeMux, for routers that mount a
-// subtree: GET /apps/{id} and POST /api/topics/{id}/publish. clientIP gives
-// each request's client address.
+// subtree: GET /apps/{id} and POST /api/topics/{id}/publish (other methods
+// get a JSON 405). clientIP gives each request's client address.
 func (s *Server) Handler(clientIP func(*http.Request) string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /apps/{id}", func(w http.ResponseWriter, r *http.Request) {
 		s.ServeWebSocket(w, r, r.PathValue("id"), clientIP(r))
 	})
-	mux.HandleFunc("POST /api/topics/{id}/publish", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/api/topics/{id}/publish", func(w http.ResponseWriter, r *http.Request) {
 		s.ServeAdminPublish(w, r, r.PathValue("id"), clientIP(r))
 	})
 	return mux
