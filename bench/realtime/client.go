@@ -1,0 +1,249 @@
+package rtbench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// EventName is the name of every event the benchmark publishes.
+const EventName = "bench"
+
+// Frames the client looks for, as they appear in both servers' JSON.
+var (
+	markEstablished = []byte(`pusher:connection_established`)
+	markSucceeded   = []byte(`pusher_internal:subscription_succeeded`)
+	markPing        = []byte(`"pusher:ping"`)
+	markError       = []byte(`pusher:error`)
+	markBench       = []byte(`"event":"` + EventName + `"`)
+	markData        = []byte(`"data":"`)
+)
+
+// fleet is every client socket and what they measured.
+type fleet struct {
+	delivered atomic.Int64 // bench events received, all sockets
+	dropped   atomic.Int64 // sockets the server closed or lost
+	recording atomic.Bool  // record latencies of bench events now
+	firstDrop atomic.Value // string: why the first socket went away
+
+	mu    sync.Mutex
+	conns []*client
+}
+
+// client is one Pusher socket.
+type client struct {
+	f       *fleet
+	nc      net.Conn
+	br      *bufio.Reader
+	channel string
+	buf     []byte
+	lat     []time.Duration // latencies recorded while f.recording
+	closing atomic.Bool
+}
+
+// dial opens a socket to url, waits for pusher:connection_established,
+// subscribes to channel and waits for the subscription to succeed. The
+// socket then reads in a goroutine of its own until closed.
+func (f *fleet) dial(ctx context.Context, url, channel string) (*client, error) {
+	d := ws.Dialer{ReadBufferSize: 2048, Timeout: 10 * time.Second}
+	nc, br, _, err := d.Dial(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	c := &client{f: f, nc: nc, channel: channel}
+	if br != nil {
+		c.br = br // holds bytes the server sent right after the handshake
+	} else {
+		c.br = bufio.NewReaderSize(nc, 2048)
+	}
+	_ = nc.SetDeadline(time.Now().Add(15 * time.Second))
+	if err := c.await(markEstablished); err != nil {
+		_ = nc.Close()
+		return nil, fmt.Errorf("connection_established: %w", err)
+	}
+	sub := `{"event":"pusher:subscribe","data":{"channel":` + strconv.Quote(channel) + `}}`
+	if err := c.write(ws.OpText, []byte(sub)); err != nil {
+		_ = nc.Close()
+		return nil, err
+	}
+	if err := c.await(markSucceeded); err != nil {
+		_ = nc.Close()
+		return nil, fmt.Errorf("subscribe %s: %w", channel, err)
+	}
+	_ = nc.SetDeadline(time.Time{})
+	f.mu.Lock()
+	f.conns = append(f.conns, c)
+	f.mu.Unlock()
+	go c.loop()
+	return c, nil
+}
+
+// await reads messages until one contains mark.
+func (c *client) await(mark []byte) error {
+	for {
+		op, p, err := c.read()
+		if err != nil {
+			return err
+		}
+		if op != ws.OpText {
+			continue
+		}
+		if bytes.Contains(p, markError) {
+			return fmt.Errorf("server error: %s", p)
+		}
+		if bytes.Contains(p, mark) {
+			return nil
+		}
+	}
+}
+
+func (c *client) loop() {
+	for {
+		op, p, err := c.read()
+		if err != nil {
+			if !c.closing.Load() {
+				c.drop(err.Error())
+			}
+			return
+		}
+		if op == ws.OpClose {
+			if !c.closing.Load() {
+				code := 0
+				if len(p) >= 2 {
+					code = int(binary.BigEndian.Uint16(p))
+				}
+				c.drop(fmt.Sprintf("server closed with %d %q", code, p[min(2, len(p)):]))
+			}
+			return
+		}
+		if op != ws.OpText {
+			continue
+		}
+		if bytes.Contains(p, markBench) {
+			c.received(p)
+			continue
+		}
+		if bytes.Contains(p, markPing) {
+			_ = c.write(ws.OpText, []byte(`{"event":"pusher:pong","data":{}}`))
+		}
+	}
+}
+
+func (c *client) drop(why string) {
+	c.f.dropped.Add(1)
+	c.f.firstDrop.CompareAndSwap(nil, why)
+	_ = c.nc.Close()
+}
+
+// received handles a bench event; its data is "<seq> <unix nanos> <padding>".
+func (c *client) received(p []byte) {
+	now := time.Now()
+	if c.f.recording.Load() {
+		if i := bytes.Index(p, markData); i >= 0 {
+			d := p[i+len(markData):]
+			if sp := bytes.IndexByte(d, ' '); sp >= 0 {
+				d = d[sp+1:]
+				end := 0
+				for end < len(d) && d[end] >= '0' && d[end] <= '9' {
+					end++
+				}
+				if sent, err := strconv.ParseInt(string(d[:end]), 10, 64); err == nil {
+					c.lat = append(c.lat, now.Sub(time.Unix(0, sent)))
+				}
+			}
+		}
+	}
+	c.f.delivered.Add(1)
+}
+
+// read returns the next complete message (or control frame) from the server.
+// The payload is valid until the next read.
+func (c *client) read() (ws.OpCode, []byte, error) {
+	c.buf = c.buf[:0]
+	var op ws.OpCode
+	for {
+		var h [2]byte
+		if _, err := io.ReadFull(c.br, h[:]); err != nil {
+			return 0, nil, err
+		}
+		fin := h[0]&0x80 != 0
+		fop := ws.OpCode(h[0] & 0x0F)
+		if h[0]&0x70 != 0 {
+			return 0, nil, errors.New("compressed or reserved bits set; compression was not offered")
+		}
+		if h[1]&0x80 != 0 {
+			return 0, nil, errors.New("masked server frame")
+		}
+		n := int64(h[1] & 0x7F)
+		switch n {
+		case 126:
+			var e [2]byte
+			if _, err := io.ReadFull(c.br, e[:]); err != nil {
+				return 0, nil, err
+			}
+			n = int64(binary.BigEndian.Uint16(e[:]))
+		case 127:
+			var e [8]byte
+			if _, err := io.ReadFull(c.br, e[:]); err != nil {
+				return 0, nil, err
+			}
+			n = int64(binary.BigEndian.Uint64(e[:]))
+			if n > 16<<20 {
+				return 0, nil, errors.New("frame too large")
+			}
+		}
+		start := len(c.buf)
+		if need := start + int(n); need > cap(c.buf) {
+			nb := make([]byte, start, need+512)
+			copy(nb, c.buf)
+			c.buf = nb
+		}
+		c.buf = c.buf[:start+int(n)]
+		if _, err := io.ReadFull(c.br, c.buf[start:]); err != nil {
+			return 0, nil, err
+		}
+		if fop.IsControl() {
+			if fop == ws.OpPing {
+				_ = c.write(ws.OpPong, append([]byte(nil), c.buf[start:]...))
+				c.buf = c.buf[:start]
+				continue
+			}
+			return fop, c.buf[start:], nil
+		}
+		if fop != ws.OpContinuation {
+			op = fop
+		}
+		if fin {
+			return op, c.buf, nil
+		}
+	}
+}
+
+// write sends one masked client frame.
+func (c *client) write(op ws.OpCode, p []byte) error {
+	f := ws.MaskFrameInPlace(ws.NewFrame(op, true, p))
+	return ws.WriteFrame(c.nc, f)
+}
+
+// closeAll closes every socket without waiting for the server.
+func (f *fleet) closeAll() {
+	f.mu.Lock()
+	conns := f.conns
+	f.conns = nil
+	f.mu.Unlock()
+	for _, c := range conns {
+		c.closing.Store(true)
+		_ = c.nc.Close()
+	}
+}

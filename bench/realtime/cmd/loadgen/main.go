@@ -1,0 +1,117 @@
+// Command loadgen measures one running Pusher protocol 7 server (RSS per
+// idle socket, CPU per delivered message, delivery latency) and prints the
+// result as one JSON line. scripts/bench-realtime.sh runs it against
+// Gatehouse and soketi in turn. Every address must be loopback.
+//
+//	loadgen -name gatehouse -pid 1234 -url http://127.0.0.1:6101 -app bench:bench-key-4f1c2a:bench-secret-9d3e7b51c08a
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	rtbench "gatehouse/bench/realtime"
+)
+
+func main() {
+	var cfg rtbench.Config
+	var base, appSpec string
+	var budget time.Duration
+	flag.StringVar(&cfg.Name, "name", "server", "label of the result")
+	flag.IntVar(&cfg.PID, "pid", 0, "server process id (RSS and CPU are read from /proc)")
+	flag.StringVar(&base, "url", "http://127.0.0.1:6101", "server base URL (loopback); ws:// is derived")
+	flag.StringVar(&appSpec, "app", "bench:bench-key-4f1c2a:bench-secret-9d3e7b51c08a", "app as id:key:secret")
+	flag.IntVar(&cfg.Conns, "conns", 10000, "idle sockets")
+	flag.IntVar(&cfg.Subscribers, "subscribers", 2000, "sockets on the channel events go to")
+	flag.IntVar(&cfg.LatencyEvents, "latency-events", 50, "events timed for latency")
+	flag.DurationVar(&cfg.Spacing, "spacing", 100*time.Millisecond, "gap between latency events")
+	flag.IntVar(&cfg.CPUEvents, "cpu-events", 250, "events published for the CPU figure")
+	flag.IntVar(&cfg.Window, "window", 8, "events in flight during the CPU run")
+	flag.IntVar(&cfg.Payload, "payload", 128, "bytes of each event's data")
+	flag.DurationVar(&cfg.Settle, "settle", 3*time.Second, "wait before each RSS reading")
+	flag.DurationVar(&budget, "budget", 3*time.Minute, "give up after this long")
+	summary := flag.String("summary", "", "print a Markdown table of the results in this file (JSON lines) and exit")
+	flag.Parse()
+	if *summary != "" {
+		if err := summarize(*summary); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(cfg, base, appSpec, budget); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg rtbench.Config, base, appSpec string, budget time.Duration) error {
+	parts := strings.SplitN(appSpec, ":", 3)
+	if len(parts) != 3 {
+		return errors.New("-app must be id:key:secret")
+	}
+	cfg.App = rtbench.App{ID: parts[0], Key: parts[1], Secret: parts[2]}
+	u, err := url.Parse(base)
+	if err != nil || u.Scheme != "http" {
+		return errors.New("-url must be http://host:port")
+	}
+	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
+		return errors.New("-url must be a loopback address")
+	}
+	if cfg.PID <= 0 {
+		return errors.New("-pid is required")
+	}
+	cfg.APIURL = strings.TrimSuffix(base, "/")
+	cfg.WSURL = "ws" + strings.TrimPrefix(cfg.APIURL, "http")
+	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	if err := waitListening(ctx, u.Host); err != nil {
+		return err
+	}
+	res, err := rtbench.Run(ctx, cfg)
+	if res != nil {
+		b, _ := json.Marshal(res)
+		fmt.Println(string(b))
+	}
+	return err
+}
+
+func summarize(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return rtbench.Summarize(f, os.Stdout)
+}
+
+// waitListening waits until addr accepts TCP connections.
+func waitListening(ctx context.Context, addr string) error {
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s never listened: %w", addr, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,362 @@
+package rtbench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"gatehouse/issuer/pushersig"
+)
+
+// FanChannel is the channel the first Config.Subscribers sockets join;
+// every event is published to it.
+const FanChannel = "bench-fan"
+
+// Config is one measurement of one server.
+type Config struct {
+	// Name labels the result ("gatehouse", "soketi").
+	Name string
+	// PID is the server's process, whose RSS and CPU time are read.
+	PID int
+	// WSURL is the WebSocket base, e.g. ws://127.0.0.1:6001 (the client adds
+	// /app/{key}?protocol=7...).
+	WSURL string
+	// APIURL is the HTTP API base, e.g. http://127.0.0.1:6001.
+	APIURL string
+	// App is the app both sockets and API calls use.
+	App App
+	// Conns is how many sockets are opened and kept idle [10000].
+	Conns int
+	// Subscribers is how many of them join FanChannel [2000]; the others
+	// join one of IdleChannels channels.
+	Subscribers int
+	// IdleChannels spreads the other sockets over this many channels [100].
+	IdleChannels int
+	// DialConcurrency bounds handshakes in flight [64].
+	DialConcurrency int
+	// Settle is the wait before each RSS reading [3s].
+	Settle time.Duration
+	// LatencyEvents are published Spacing apart for the latency figure [50].
+	LatencyEvents int
+	// Spacing separates latency events [100ms].
+	Spacing time.Duration
+	// CPUEvents are published for the CPU figure [250], at most Window
+	// events ahead of the slowest delivery.
+	CPUEvents int
+	// Window bounds the events in flight during the CPU run [8].
+	Window int
+	// WarmupEvents are published and delivered before anything is timed [20].
+	WarmupEvents int
+	// Payload is the length of each event's data string [128].
+	Payload int
+	// Timeout bounds each phase [60s].
+	Timeout time.Duration
+	// Log reports progress.
+	Log *slog.Logger
+}
+
+func (c *Config) defaults() {
+	set := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	set(&c.Conns, 10000)
+	set(&c.Subscribers, 2000)
+	set(&c.IdleChannels, 100)
+	set(&c.DialConcurrency, 64)
+	set(&c.LatencyEvents, 50)
+	set(&c.CPUEvents, 250)
+	set(&c.Window, 8)
+	set(&c.WarmupEvents, 20)
+	set(&c.Payload, 128)
+	if c.Subscribers > c.Conns {
+		c.Subscribers = c.Conns
+	}
+	if c.Settle <= 0 {
+		c.Settle = 3 * time.Second
+	}
+	if c.Spacing <= 0 {
+		c.Spacing = 100 * time.Millisecond
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 60 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Result is what one Run measured.
+type Result struct {
+	Name        string `json:"name"`
+	Conns       int    `json:"conns"`
+	Subscribers int    `json:"subscribers"`
+	Payload     int    `json:"payload_bytes"`
+
+	BaselineRSS    int64   `json:"baseline_rss_bytes"`
+	LoadedRSS      int64   `json:"loaded_rss_bytes"`
+	RSSPerConn     float64 `json:"rss_per_conn_bytes"`
+	ConnectSeconds float64 `json:"connect_seconds"`
+
+	CPUEvents        int     `json:"cpu_events"`
+	CPUDeliveries    int64   `json:"cpu_deliveries"`
+	CPUSeconds       float64 `json:"cpu_seconds"`
+	CPUWallSeconds   float64 `json:"cpu_wall_seconds"`
+	CPUPerDeliveryUS float64 `json:"cpu_per_delivery_us"`
+
+	LatencyEvents     int     `json:"latency_events"`
+	LatencyDeliveries int     `json:"latency_deliveries"`
+	P50MS             float64 `json:"p50_ms"`
+	P99MS             float64 `json:"p99_ms"`
+	MaxMS             float64 `json:"max_ms"`
+
+	Dropped   int64  `json:"dropped"`
+	FirstDrop string `json:"first_drop,omitempty"`
+}
+
+// Run opens the sockets, measures memory, latency and CPU in that order,
+// and closes the sockets.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	cfg.defaults()
+	r := &Result{Name: cfg.Name, Conns: cfg.Conns, Subscribers: cfg.Subscribers, Payload: cfg.Payload}
+	f := &fleet{}
+	defer f.closeAll()
+	pub := newPublisher(cfg)
+	defer pub.hc.CloseIdleConnections()
+
+	// Memory: baseline, then every socket connected, subscribed and idle.
+	sleep(ctx, cfg.Settle)
+	var err error
+	if r.BaselineRSS, err = RSS(cfg.PID); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if err := connect(ctx, f, cfg); err != nil {
+		return nil, err
+	}
+	r.ConnectSeconds = time.Since(start).Seconds()
+	cfg.Log.Info("connected", "server", cfg.Name, "conns", cfg.Conns, "seconds", r.ConnectSeconds)
+	sleep(ctx, cfg.Settle)
+	if r.LoadedRSS, err = RSS(cfg.PID); err != nil {
+		return nil, err
+	}
+	r.RSSPerConn = float64(r.LoadedRSS-r.BaselineRSS) / float64(cfg.Conns)
+	if err := f.healthy(); err != nil {
+		return nil, err
+	}
+
+	// Warm-up: JIT, pools, caches.
+	if err := pub.burst(ctx, f, cfg.WarmupEvents, cfg.Window); err != nil {
+		return nil, fmt.Errorf("warm-up: %w", err)
+	}
+
+	// Latency: events one at a time, spaced out, every delivery timed.
+	f.recording.Store(true)
+	base := f.delivered.Load()
+	for i := 0; i < cfg.LatencyEvents; i++ {
+		if err := pub.publish(ctx, i); err != nil {
+			return nil, fmt.Errorf("latency: %w", err)
+		}
+		sleep(ctx, cfg.Spacing)
+	}
+	want := base + int64(cfg.LatencyEvents*cfg.Subscribers)
+	if err := f.wait(ctx, want, cfg.Timeout); err != nil {
+		return nil, fmt.Errorf("latency: %w", err)
+	}
+	f.recording.Store(false)
+	var lat []time.Duration
+	f.mu.Lock()
+	for _, c := range f.conns {
+		lat = append(lat, c.lat...)
+	}
+	f.mu.Unlock()
+	slices.Sort(lat)
+	r.LatencyEvents = cfg.LatencyEvents
+	r.LatencyDeliveries = len(lat)
+	if len(lat) > 0 {
+		r.P50MS = ms(lat[len(lat)*50/100])
+		r.P99MS = ms(lat[min(len(lat)-1, len(lat)*99/100)])
+		r.MaxMS = ms(lat[len(lat)-1])
+	}
+	cfg.Log.Info("latency", "server", cfg.Name, "p50_ms", r.P50MS, "p99_ms", r.P99MS)
+
+	// CPU: many events, windowed, server CPU time over the whole run.
+	cpu0, err := CPU(cfg.PID)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	base = f.delivered.Load()
+	if err := pub.burst(ctx, f, cfg.CPUEvents, cfg.Window); err != nil {
+		return nil, fmt.Errorf("cpu: %w", err)
+	}
+	cpu1, err := CPU(cfg.PID)
+	if err != nil {
+		return nil, err
+	}
+	r.CPUWallSeconds = time.Since(t0).Seconds()
+	r.CPUEvents = cfg.CPUEvents
+	r.CPUDeliveries = f.delivered.Load() - base
+	r.CPUSeconds = (cpu1 - cpu0).Seconds()
+	r.CPUPerDeliveryUS = r.CPUSeconds * 1e6 / float64(r.CPUDeliveries)
+	cfg.Log.Info("cpu", "server", cfg.Name, "us_per_delivery", r.CPUPerDeliveryUS)
+
+	r.Dropped = f.dropped.Load()
+	if v, ok := f.firstDrop.Load().(string); ok {
+		r.FirstDrop = v
+	}
+	return r, f.healthy()
+}
+
+// connect opens cfg.Conns sockets, DialConcurrency at a time.
+func connect(ctx context.Context, f *fleet, cfg Config) error {
+	u := strings.TrimSuffix(cfg.WSURL, "/") + "/app/" + cfg.App.Key + "?protocol=7&client=rtbench&version=8.4.0"
+	sem := make(chan struct{}, cfg.DialConcurrency)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	failed := 0
+	for i := 0; i < cfg.Conns; i++ {
+		ch := FanChannel
+		if i >= cfg.Subscribers {
+			ch = "bench-idle-" + strconv.Itoa(i%cfg.IdleChannels)
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var err error
+			for try := 0; try < 3; try++ { // a full accept queue resets a few
+				if _, err = f.dial(ctx, u, ch); err == nil {
+					return
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			mu.Lock()
+			failed++
+			if firstErr == nil {
+				firstErr = err
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if failed > 0 {
+		return fmt.Errorf("%d of %d sockets failed to connect, first: %w", failed, cfg.Conns, firstErr)
+	}
+	return nil
+}
+
+func (f *fleet) healthy() error {
+	if n := f.dropped.Load(); n > 0 {
+		why, _ := f.firstDrop.Load().(string)
+		return fmt.Errorf("%d sockets lost, first: %s", n, why)
+	}
+	return nil
+}
+
+// wait blocks until want bench events were received in all.
+func (f *fleet) wait(ctx context.Context, want int64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for f.delivered.Load() < want {
+		if err := f.healthy(); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timeout: %d of %d deliveries", f.delivered.Load(), want)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	return nil
+}
+
+// publisher sends signed events through the Pusher HTTP API.
+type publisher struct {
+	cfg  Config
+	hc   *http.Client
+	path string
+	pad  string
+}
+
+func newPublisher(cfg Config) *publisher {
+	tr := &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}
+	return &publisher{
+		cfg:  cfg,
+		hc:   &http.Client{Transport: tr, Timeout: 30 * time.Second},
+		path: "/apps/" + cfg.App.ID + "/events",
+		pad:  strings.Repeat("x", cfg.Payload),
+	}
+}
+
+// publish sends event seq to FanChannel; its data carries the send time.
+func (p *publisher) publish(ctx context.Context, seq int) error {
+	now := time.Now()
+	data := strconv.Itoa(seq) + " " + strconv.FormatInt(now.UnixNano(), 10) + " "
+	if len(data) < len(p.pad) {
+		data += p.pad[len(data):]
+	}
+	body, _ := json.Marshal(map[string]any{"name": EventName, "channels": []string{FanChannel}, "data": data})
+	q := pushersig.SignedQuery(p.cfg.App.Key, p.cfg.App.Secret, http.MethodPost, p.path, nil, body, now)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(p.cfg.APIURL, "/")+p.path+"?"+q.Encode(), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := p.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("publish: %s: %s", resp.Status, b)
+	}
+	return nil
+}
+
+// burst publishes n events, never more than window ahead of the deliveries,
+// and waits until all are delivered.
+func (p *publisher) burst(ctx context.Context, f *fleet, n, window int) error {
+	s := int64(p.cfg.Subscribers)
+	base := f.delivered.Load()
+	for i := 0; i < n; i++ {
+		if i >= window {
+			if err := f.wait(ctx, base+int64(i-window)*s, p.cfg.Timeout); err != nil {
+				return err
+			}
+		}
+		if err := p.publish(ctx, i); err != nil {
+			return err
+		}
+	}
+	return f.wait(ctx, base+int64(n)*s, p.cfg.Timeout)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

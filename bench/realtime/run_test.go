@@ -1,0 +1,58 @@
+package rtbench_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	rtbench "gatehouse/bench/realtime"
+)
+
+// TestRunSmall runs the whole measurement at toy scale against Gatehouse
+// in this process, so the harness stays correct; the real figures come from
+// scripts/bench-realtime.sh.
+func TestRunSmall(t *testing.T) {
+	app := rtbench.App{ID: "bench", Key: "bench-key", Secret: "bench-secret-0123456789"}
+	h, closeAll, err := rtbench.NewGatehouse(context.Background(), app, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	t.Cleanup(func() { ts.Close(); closeAll() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := rtbench.Run(ctx, rtbench.Config{
+		Name: "gatehouse", PID: os.Getpid(),
+		WSURL: "ws" + strings.TrimPrefix(ts.URL, "http"), APIURL: ts.URL, App: app,
+		Conns: 40, Subscribers: 10, IdleChannels: 3,
+		Settle: 10 * time.Millisecond, LatencyEvents: 3, Spacing: time.Millisecond,
+		CPUEvents: 12, Window: 4, WarmupEvents: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.LatencyDeliveries != 3*10 || res.CPUDeliveries != 12*10 || res.Dropped != 0 {
+		t.Fatalf("deliveries: latency %d, cpu %d, dropped %d", res.LatencyDeliveries, res.CPUDeliveries, res.Dropped)
+	}
+	if res.P99MS <= 0 || res.P50MS > res.P99MS || res.BaselineRSS <= 0 {
+		t.Fatalf("implausible result %+v", res)
+	}
+
+	var lines bytes.Buffer
+	for _, r := range []rtbench.Result{*res, {Name: "other", Conns: 40, Subscribers: 10, RSSPerConn: 2048, CPUPerDeliveryUS: 3}} {
+		b, _ := json.Marshal(r)
+		lines.Write(append(b, '\n'))
+	}
+	var table bytes.Buffer
+	if err := rtbench.Summarize(&lines, &table); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "| gatehouse | other |") || !strings.Contains(table.String(), "| 2.0 |") {
+		t.Fatalf("table:\n%s", table.String())
+	}
+}
