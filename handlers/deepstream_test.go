@@ -187,3 +187,68 @@ func FuzzDeepstreamBody(f *testing.F) {
 		}
 	})
 }
+
+// refParseDeepstream is the reference semantics the scanner must match,
+// written with encoding/json: valid JSON, an object at the top, exact keys,
+// a repeated key's last value winning.
+func refParseDeepstream(body []byte) (deepstreamLogin, bool) {
+	if !json.Valid(body) {
+		return deepstreamLogin{}, false
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
+		return deepstreamLogin{}, false
+	}
+	obj := func(raw json.RawMessage) map[string]json.RawMessage {
+		var m map[string]json.RawMessage
+		if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &m) != nil {
+			return nil
+		}
+		return m
+	}
+	var out deepstreamLogin
+	if c, ok := obj(obj(top["connectionData"])["headers"])["cookie"]; ok && string(c) != "null" {
+		if json.Unmarshal(c, &out.Cookie) != nil {
+			return deepstreamLogin{}, false
+		}
+	}
+	ad := top["authData"]
+	if len(ad) == 0 || string(ad) == "null" {
+		out.AuthDataEmpty = true
+		return out, true
+	}
+	m := obj(ad)
+	if m == nil {
+		return deepstreamLogin{}, false
+	}
+	out.AuthDataEmpty = len(m) == 0
+	if tok, ok := m["token"]; ok {
+		out.HasToken = true
+		if json.Unmarshal(tok, &out.Token) != nil || out.Token == "" {
+			return deepstreamLogin{}, false
+		}
+	}
+	return out, true
+}
+
+// FuzzDeepstreamScanner checks the one-pass scanner against encoding/json.
+func FuzzDeepstreamScanner(f *testing.F) {
+	for _, s := range []string{
+		dsBody(map[string]any{"token": "abc"}, "gatehouse=x"), dsBody(nil, "a"),
+		`{"authData":{"token":"a"},"authData":{}}`, `{"connectionData":{"headers":{"cookie":"a"}},"connectionData":1}`,
+		`{"auth\u0044ata":{"token":"x"}}`, `{"a":[1,-0.5e+3,true,false,null,"\u00e9\n"]}`, `{"a":01}`, `{"a":"\x01"}`,
+		`{"authData":{"token":"x","token":"y"}}`, "{\"a\":\"\xff\"}", ` { } `, `{}x`, `[[[]]]`, `{"a":1.}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, err := parseDeepstreamLogin(body)
+		want, ok := refParseDeepstream(body)
+		if (err == nil) != ok {
+			t.Fatalf("scanner ok=%v (%v), encoding/json ok=%v, for %q", err == nil, err, ok, body)
+		}
+		if ok && got != want {
+			t.Fatalf("scanner %+v, encoding/json %+v, for %q", got, want, body)
+		}
+	})
+}
