@@ -117,9 +117,13 @@ func (s *Server) checkEvent(ev *apiEvent, maxChannels int) (int, string) {
 	case ev.SocketID != "" && !pushersig.ValidSocketID(ev.SocketID):
 		return http.StatusBadRequest, "socket_id is malformed"
 	}
+	userCount := splitInfo(ev.Info)["user_count"]
 	for _, ch := range ev.Channels {
 		if !validChannel(ch) {
 			return http.StatusBadRequest, "invalid channel name"
+		}
+		if userCount && !isPresence(ch) {
+			return http.StatusBadRequest, "user_count is only available for presence channels"
 		}
 	}
 	if len(dataString(bytes.TrimSpace(ev.Data))) > s.hub.Limits().MaxMessageBytes {

@@ -92,6 +92,7 @@ func TestAPIEventLimits(t *testing.T) {
 		{"bad socket_id", "events", mk(map[string]any{"name": "e", "channel": "c", "data": "x", "socket_id": "1"}), 400},
 		{"data too large", "events", mk(map[string]any{"name": "e", "channel": "c", "data": strings.Repeat("d", 10241)}), 413},
 		{"not json", "events", []byte("{"), 400},
+		{"user_count on public", "events", mk(map[string]any{"name": "e", "channel": "c", "data": "x", "info": "user_count"}), 400},
 		{"batch of 11", "batch_events", mk(map[string]any{"batch": batch}), 400},
 		{"batch of 10", "batch_events", mk(map[string]any{"batch": batch[:10]}), 200},
 	}
