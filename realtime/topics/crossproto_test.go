@@ -106,3 +106,17 @@ func TestRoundTripThroughBothProtocols(t *testing.T) {
 		t.Fatalf("payloads %s and %s", got.Payload, again.Payload)
 	}
 }
+
+// A cache channel's last event, whoever published it, greets a new topic
+// subscriber, before anything newer.
+func TestCacheChannelReplaysToTopics(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.trigger("cache-news", "headline", `{"title":"first"}`)
+	c := e.user(t, "late", sub("cache-news"))
+	c.send("subscribe", map[string]any{"topic": "cache-news", "id": "s"})
+	c.expectAck("s")
+	d := c.expectDelivery("cache-news", "headline")
+	if string(d.Payload) != `{"title":"first"}` {
+		t.Fatalf("payload %s", d.Payload)
+	}
+}

@@ -193,8 +193,6 @@ func clip(s string) string {
 const (
 	topicMain         = "main"
 	topicPrivPrefix   = "priv/"
-	topicAcks         = "priv/acks"
-	topicErrors       = "priv/errors"
 	prefixEncrypted   = "private-encrypted-"
 	prefixServerToUsr = "#"
 )
