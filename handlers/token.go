@@ -151,13 +151,12 @@ func (t *Token) mint(c *gin.Context) {
 	}
 	tok, err := t.issuer.Mint(profile, req)
 	if err != nil {
-		t.log.ErrorContext(ctx, "mint failed", "kind", kind, "err", err)
-		abort(c, http.StatusInternalServerError, codeServerError, "could not mint a token")
+		abortMintError(c, t.log.With("kind", kind), err)
 		return
 	}
 	t.metrics.TokenMinted(kind, headerAlg(tok.Value))
-	if strings.Contains(c.GetHeader("Accept"), "application/jwt") {
-		c.Data(http.StatusOK, "application/jwt", []byte(tok.Value))
+	if wantsBareJWT(c.GetHeader("Accept"), profile) {
+		c.Data(http.StatusOK, jwtMediaType, []byte(tok.Value))
 		return
 	}
 	c.JSON(http.StatusOK, tokenResponse{

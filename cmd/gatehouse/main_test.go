@@ -122,6 +122,11 @@ func TestTokenMint(t *testing.T) {
 		c.Permissions[0] != "realtime:publisher:write:topic:news" || c.ExpiresAt.Sub(c.IssuedAt.Time).Hours() != 12 {
 		t.Fatalf("claims %+v", c)
 	}
+	// Profiles are part of the core: token mint can shape tokens for brokers.
+	code, out, e = runCLI(t, "token", "mint", "--config", cfgPath, "--sub", "svc:indexer", "--profile", "centrifugo")
+	if code != 0 || strings.Count(strings.TrimSpace(out), ".") != 2 {
+		t.Fatalf("centrifugo profile: %d %q %q", code, out, e)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string

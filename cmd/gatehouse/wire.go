@@ -99,6 +99,10 @@ func buildCore(cfg *config.Config, keyDir string) (*keys.Set, *issuer.Issuer, *p
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	// Profiles belong to the core: `token mint --profile` needs them too.
+	if err := registerProfiles(cfg, iss); err != nil {
+		return nil, nil, nil, err
+	}
 	pol, err := policy.New(policyConfig(cfg.Policy))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("policy: %w", err)

@@ -15,9 +15,6 @@ import (
 func wireFronts(ctx context.Context, a *app) error {
 	_ = ctx
 	cfg := a.cfg
-	if err := registerProfiles(cfg, a.issuer); err != nil {
-		return err
-	}
 	// Every verifier (these fronts, /token exchange, hosted sockets) goes
 	// through issuer.Verify and so shares the cache.
 	a.issuer.SetCache(issuer.NewCache(issuer.DefaultCacheSize, a.issuer.Now))
