@@ -50,9 +50,6 @@ func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appID, c
 		s.refuse(c, CodeTryAgain, "over capacity")
 		return
 	}
-	ss.mu.Lock()
-	ss.tok = tok
-	ss.mu.Unlock()
 	if err := s.hub.Bind(ss, tok.sid, tok.sub); err != nil {
 		s.hub.Unregister(context.Background(), ss)
 		code, msg := CodeTryAgain, "server unavailable"
@@ -64,7 +61,7 @@ func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appID, c
 	}
 	s.track(ss, true)
 	c.SendText(welcomeJSON(ss.id, appID, clientIP, tok.grants.Permissions()))
-	ss.armExpiry()
+	ss.setToken(tok)
 	s.tr.Serve(c, ss)
 }
 

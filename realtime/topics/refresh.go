@@ -25,10 +25,7 @@ func (ss *session) refresh(ctx context.Context, f frame) {
 		ss.sendError(&protoError{Code: errInvalidToken, Message: "the access token is invalid, expired, revoked or for someone else", ID: f.ID})
 		return
 	}
-	ss.mu.Lock()
-	ss.tok = tok
-	ss.mu.Unlock()
-	ss.armExpiry()
+	ss.setToken(tok)
 	kept := ss.subs[:0]
 	var lost []string
 	for _, t := range ss.subs {

@@ -107,11 +107,17 @@ func (ss *session) ack(id string) {
 	}
 }
 
-// armExpiry (re)starts the timer that closes the session when its token
-// expires.
-func (ss *session) armExpiry() {
+// setToken sets the session's token and (re)arms the timer that closes the
+// session when it expires, in one step, so the old token's timer cannot
+// close a refreshed session.
+func (ss *session) setToken(tok token) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	ss.tok = tok
+	ss.armExpiryLocked()
+}
+
+func (ss *session) armExpiryLocked() {
 	if ss.timer != nil {
 		ss.timer.Stop()
 	}
