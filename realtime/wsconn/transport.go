@@ -114,6 +114,9 @@ func (t *Transport) Upgrade(w http.ResponseWriter, r *http.Request) (*Conn, erro
 		}
 		return nil, fmt.Errorf("wsconn: upgrade: %w", err)
 	}
+	// Deadlines the HTTP server set (ReadTimeout, WriteTimeout) must not
+	// end an idle socket; writes set their own.
+	_ = nc.SetDeadline(time.Time{})
 	c := &Conn{t: t, nc: nc, compress: deflate, fd: -1}
 	c.lastRead.Store(time.Now().UnixNano())
 	if rw != nil && rw.Reader.Buffered() > 0 {
