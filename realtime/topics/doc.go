@@ -65,6 +65,14 @@
 // sid and sub in the hub, so revoking the session (on any node) or
 // terminating the user's connections closes it.
 //
+// # Not supported
+//
+// The client's send() (frame type "message", inbound messages to a backend
+// application) and reply() (a publish to priv/<connectionId>, which
+// waitForReply listens for) have nothing to reach here: both are answered on
+// priv/errors. Topic names with a slash, as the client's own examples use
+// (secure/inbound), are not valid channel names and are refused.
+//
 // # Close codes
 //
 //	1001 CodeGoingAway     server shutting down
