@@ -163,10 +163,3 @@ func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 	}
 	return out, nil
 }
-
-// fetchCount reports how many fetches were attempted (tests).
-func (k *keySet) fetchCount() int {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	return k.fetches
-}

@@ -444,7 +444,7 @@ type rawFrame struct {
 }
 
 func wsReadFrame(c *client) (rawFrame, error) {
-	f, err := ws.ReadFrame(c.Conn)
+	f, err := wstest.ReadFrame(c.Conn)
 	if err != nil {
 		return rawFrame{}, err
 	}

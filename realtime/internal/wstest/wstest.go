@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -90,6 +91,29 @@ type Message struct {
 	Reason string
 }
 
+// MaxFrame bounds the payload of one frame a test client accepts.
+const MaxFrame = 1 << 20
+
+// ReadFrame reads one frame with a bounded payload: the length the peer
+// declares is checked before anything is allocated.
+func ReadFrame(r io.Reader) (ws.Frame, error) {
+	h, err := ws.ReadHeader(r)
+	if err != nil {
+		return ws.Frame{}, err
+	}
+	if h.Length > MaxFrame {
+		return ws.Frame{}, fmt.Errorf("wstest: frame of %d bytes over %d", h.Length, MaxFrame)
+	}
+	f := ws.Frame{Header: h, Payload: make([]byte, h.Length)}
+	if _, err := io.ReadFull(r, f.Payload); err != nil {
+		return ws.Frame{}, err
+	}
+	if h.Masked {
+		ws.Cipher(f.Payload, h.Mask, 0)
+	}
+	return f, nil
+}
+
 // ErrTimeout is returned by Read when nothing arrived within Wait.
 var ErrTimeout = errors.New("wstest: read timeout")
 
@@ -98,7 +122,7 @@ func (c *Client) Read() (Message, error) {
 	_ = c.Conn.SetReadDeadline(time.Now().Add(Wait))
 	var m Message
 	for {
-		f, err := ws.ReadFrame(c.br)
+		f, err := ReadFrame(c.br)
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
