@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Hosted realtime benchmark: Gatehouse against soketi 1.6.1, same client,
+# same run. Each server runs alone on CPU 1 (Go: GOMAXPROCS=1), the Go load
+# generator on CPU 0; everything listens and connects on 127.0.0.1 only.
+# Per round and server: RSS per idle socket at CONNS sockets, server CPU per
+# delivered message (CPU_EVENTS events to SUBSCRIBERS sockets via the signed
+# HTTP API), and delivery latency p50/p99 of LATENCY_EVENTS events to
+# SUBSCRIBERS sockets. Rounds alternate the servers; the table shows medians.
+#
+#   scripts/bench-realtime.sh                  # 3 rounds, about 3 minutes
+#   ROUNDS=1 CONNS=2000 scripts/bench-realtime.sh
+#
+# GATEHOUSE=binary runs `gatehouse dev` (the default when it serves the
+# Pusher routes); GATEHOUSE=ghserver runs bench/realtime/cmd/ghserver, the
+# realtime layer wired alone. BENCH_NICE (default -10, 0 to turn off) raises
+# the priority of the server and the client on a machine shared with other
+# work; it applies to both servers alike.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+ROUNDS=${ROUNDS:-3}
+CONNS=${CONNS:-10000}
+SUBSCRIBERS=${SUBSCRIBERS:-2000}
+LATENCY_EVENTS=${LATENCY_EVENTS:-50}
+CPU_EVENTS=${CPU_EVENTS:-250}
+PAYLOAD=${PAYLOAD:-128}
+SETTLE=${SETTLE:-3s}
+GATEHOUSE=${GATEHOUSE:-auto}
+BENCH_NICE=${BENCH_NICE:--10}
+SERVER_CPU=${SERVER_CPU:-1}
+CLIENT_CPU=${CLIENT_CPU:-0}
+APP_ID=bench
+APP_KEY=bench-key-4f1c2a
+APP_SECRET=bench-secret-9d3e7b51c08a
+SOKETI_VERSION=1.6.1
+
+work=$(mktemp -d /tmp/bench-realtime.XXXXXX)
+server_pid=""
+stop_server() {
+	local pid=$server_pid
+	server_pid=""
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 80); do # soketi drains for up to 3 s
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+	stop_server
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# 10k sockets per process plus slack, on both sides.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+if [ "$(ulimit -n)" -lt $((CONNS + 1024)) ]; then
+	echo "bench-realtime: open-file limit $(ulimit -n) is too low for $CONNS sockets" >&2
+	exit 1
+fi
+prio=()
+if [ "$BENCH_NICE" != 0 ] && nice -n "$BENCH_NICE" true 2>/dev/null; then
+	prio=(nice -n "$BENCH_NICE")
+fi
+
+echo "# building" >&2
+go build -o "$work/loadgen" ./bench/realtime/cmd/loadgen
+go build -o "$work/ghserver" ./bench/realtime/cmd/ghserver
+go build -o "$work/gatehouse" ./cmd/gatehouse
+
+soketi_dir=$ROOT/e2e/node_modules/@soketi/soketi
+if [ ! -f "$soketi_dir/bin/server.js" ]; then
+	echo "# installing the e2e packages (soketi $SOKETI_VERSION)" >&2
+	(cd e2e && npm ci --no-audit --no-fund >&2)
+fi
+got=$(node -p "require('$soketi_dir/package.json').version")
+if [ "$got" != "$SOKETI_VERSION" ]; then
+	echo "bench-realtime: e2e has soketi $got, want $SOKETI_VERSION" >&2
+	exit 1
+fi
+
+# free_port prints a port below the ephemeral range (the client's 10k
+# sockets use that) that no TCP or UDP socket holds: uWebSockets binds with
+# SO_REUSEPORT, so a stale server on the port would share the load.
+eph_lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+free_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((eph_lo - 12000 + RANDOM % 11000))
+		if ! ss -Htan "sport = :$p" | grep -q . && ! ss -Huan "sport = :$p" | grep -q .; then
+			echo "$p"
+			return
+		fi
+	done
+	echo "bench-realtime: no free port" >&2
+	exit 1
+}
+
+wait_http() { # port
+	for _ in $(seq 100); do
+		if curl -s -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null; then return 0; fi
+		kill -0 "$server_pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+printf 'apps:\n  - id: %s\n    key: %s\n    secret: %s\n' "$APP_ID" "$APP_KEY" "$APP_SECRET" >"$work/gatehouse.yaml"
+
+start_gatehouse() { # port mode
+	if [ "$2" = binary ]; then
+		GOMAXPROCS=1 "${prio[@]}" taskset -c "$SERVER_CPU" "$work/gatehouse" dev --addr "127.0.0.1:$1" \
+			--data-dir "$work/gatehouse-data" --config "$work/gatehouse.yaml" >"$work/gatehouse.log" 2>&1 &
+	else
+		GOMAXPROCS=1 "${prio[@]}" taskset -c "$SERVER_CPU" "$work/ghserver" -addr "127.0.0.1:$1" \
+			-app "$APP_ID:$APP_KEY:$APP_SECRET" >"$work/gatehouse.log" 2>&1 &
+	fi
+	server_pid=$!
+}
+
+start_soketi() { # port
+	local cluster
+	cluster=$(free_port)
+	mkdir -p "$work/soketi" # empty cwd: soketi loads ./.env when there is one
+	# Discovery, metrics and sockets stay on loopback; nothing else is inherited.
+	(cd "$work/soketi" && exec env -i PATH="$PATH" HOME="$work/soketi" NODE_ENV=production \
+		SOKETI_HOST=127.0.0.1 SOKETI_METRICS_HOST=127.0.0.1 \
+		SOKETI_CLUSTER_HOST=127.0.0.1 SOKETI_CLUSTER_UNICAST_ADDRESSES=127.0.0.1 \
+		SOKETI_CLUSTER_PORT="$cluster" SOKETI_PORT="$1" \
+		SOKETI_DEFAULT_APP_ID="$APP_ID" SOKETI_DEFAULT_APP_KEY="$APP_KEY" SOKETI_DEFAULT_APP_SECRET="$APP_SECRET" \
+		"${prio[@]}" taskset -c "$SERVER_CPU" node "$soketi_dir/bin/server.js" start) >"$work/soketi.log" 2>&1 &
+	server_pid=$!
+}
+
+if [ "$GATEHOUSE" = auto ]; then
+	# The binary serves the Pusher routes when it answers GET /app/{key}
+	# without an upgrade with 400 rather than 404.
+	port=$(free_port)
+	start_gatehouse "$port" binary
+	GATEHOUSE=ghserver
+	if wait_http "$port"; then
+		code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/app/$APP_KEY" || true)
+		[ "$code" = 400 ] && GATEHOUSE=binary
+	fi
+	stop_server
+fi
+echo "# gatehouse: $GATEHOUSE; soketi $SOKETI_VERSION; $ROUNDS rounds; $CONNS sockets, $SUBSCRIBERS subscribers; load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+results=$work/results.jsonl
+for round in $(seq "$ROUNDS"); do
+	for server in gatehouse soketi; do
+		port=$(free_port)
+		if [ "$server" = gatehouse ]; then start_gatehouse "$port" "$GATEHOUSE"; else start_soketi "$port"; fi
+		if ! wait_http "$port"; then
+			echo "bench-realtime: $server did not start:" >&2
+			tail -20 "$work/$server.log" >&2
+			exit 1
+		fi
+		echo "# round $round: $server (pid $server_pid, port $port)" >&2
+		"${prio[@]}" taskset -c "$CLIENT_CPU" "$work/loadgen" -name "$server" -pid "$server_pid" \
+			-url "http://127.0.0.1:$port" -app "$APP_ID:$APP_KEY:$APP_SECRET" \
+			-conns "$CONNS" -subscribers "$SUBSCRIBERS" -latency-events "$LATENCY_EVENTS" \
+			-cpu-events "$CPU_EVENTS" -payload "$PAYLOAD" -settle "$SETTLE" -budget 3m >>"$results"
+		stop_server
+	done
+done
+echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+cat "$results" >&2
+"$work/loadgen" -summary "$results"
