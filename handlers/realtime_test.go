@@ -21,6 +21,7 @@ import (
 	"gatehouse/realtime"
 	"gatehouse/realtime/memory"
 	"gatehouse/realtime/pusher"
+	"gatehouse/realtime/topics"
 )
 
 const (
@@ -52,7 +53,10 @@ func (f *fakeTopics) ServeAdminPublish(w http.ResponseWriter, r *http.Request, a
 }
 
 var _ TopicsHost = (*fakeTopics)(nil)
-var _ PusherHost = (*pusher.Server)(nil)
+var (
+	_ PusherHost = (*pusher.Server)(nil)
+	_ TopicsHost = (*topics.Server)(nil)
+)
 
 type rtServer struct {
 	*httptest.Server

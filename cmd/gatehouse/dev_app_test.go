@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -252,5 +253,36 @@ func TestLogoutClosesBoundSocket(t *testing.T) {
 	f := conn.next(t)
 	if f.Event != "pusher:error" || !strings.Contains(string(f.Data), "4009") {
 		t.Fatalf("got %+v, want pusher:error 4009", f)
+	}
+}
+
+// TestLogoutClosesTopicSocket: a JWT-topic socket opened with a token
+// carrying a sid is closed when that session is revoked.
+func TestLogoutClosesTopicSocket(t *testing.T) {
+	a, base := devServer(t)
+	id := policy.Identity{Subject: "ada", SessionID: "sid-2"}
+	tok, err := a.issuer.Mint("", issuer.Request{Identity: id, Grants: a.policy.Grants(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, br, _, err := ws.Dial(context.Background(), "ws"+strings.TrimPrefix(base, "http")+"/apps/"+devAppID+"?access_token="+tok.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nc.Close() })
+	c := &devConn{Conn: nc, r: nc}
+	if br != nil {
+		c.r = br
+	}
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	welcome, err := wsutil.ReadServerText(c)
+	if err != nil || !strings.Contains(string(welcome), `"welcome"`) {
+		t.Fatalf("welcome: %s %v", welcome, err)
+	}
+	a.revoke(context.Background(), "sid-2", time.Now().Add(time.Hour))
+	_, err = wsutil.ReadServerText(c)
+	var closed wsutil.ClosedError
+	if !errors.As(err, &closed) || closed.Code != 4003 {
+		t.Fatalf("after revoke: %v, want close 4003", err)
 	}
 }

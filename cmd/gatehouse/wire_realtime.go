@@ -11,6 +11,7 @@ import (
 	"gatehouse/realtime"
 	"gatehouse/realtime/memory"
 	"gatehouse/realtime/pusher"
+	"gatehouse/realtime/topics"
 )
 
 // demoChannel is the presence channel the demo chat runs in; the dev
@@ -18,7 +19,7 @@ import (
 const demoChannel = "presence-lobby"
 
 // wireRealtime adds the hosted realtime layer: the hub on its backplane, the
-// Pusher protocol server, their routes, revocation of live sockets, the
+// Pusher and JWT-topic protocol servers, their routes, revocation of live sockets, the
 // backplane readiness check, metrics, and the demo chat in dev.
 func wireRealtime(ctx context.Context, a *app) error {
 	cfg := a.cfg
@@ -58,7 +59,20 @@ func wireRealtime(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	a.closers = append(a.closers, func(context.Context) error { return ps.Close() })
+	tapps := make([]topics.App, len(cfg.Apps))
+	for i, app := range cfg.Apps {
+		tapps[i] = topics.App{ID: app.ID}
+	}
+	// Topic sockets present our tokens; the issuer refuses revoked sids.
+	ts, err := topics.New(topics.Config{Apps: tapps}, hub, a.issuer, a.log)
+	if err != nil {
+		_ = ps.Close()
+		return err
+	}
+	a.closers = append(a.closers,
+		func(context.Context) error { return ps.Close() },
+		func(context.Context) error { return ts.Close() },
+	)
 
 	// A logout closes the sockets opened with the session, on every node.
 	a.onRevoke = append(a.onRevoke, func(ctx context.Context, sid string) {
@@ -81,7 +95,7 @@ func wireRealtime(ctx context.Context, a *app) error {
 	a.ready = append(a.ready, handlers.ReadyCheck{Name: "backplane", Check: counted.Ping})
 	registerRealtimeMetrics(a.metrics, hub, counted)
 
-	routes, err := handlers.NewRealtime(ps, nil)
+	routes, err := handlers.NewRealtime(ps, ts)
 	if err != nil {
 		return err
 	}
