@@ -1,0 +1,93 @@
+// The demo chat of `gatehouse dev` (SPEC §1) in Chromium: two browser
+// profiles, one logged in through the dev identity provider and one
+// anonymous, see each other present, exchange messages and likes; a logout
+// drops the user from the other's member list.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launchBrowser } from '../lib/browser.mjs';
+import { startGatehouse } from '../lib/gatehouse.mjs';
+
+/** openChat opens the chat in a fresh browser profile and waits until it joined. */
+async function openChat(t, gh) {
+  const b = await launchBrowser({ t, timeout: 15000 });
+  // Errors of the chat page only (the dev IdP's login page is not under test here).
+  const errors = [];
+  const onChat = () => new URL(b.page.url()).pathname === '/';
+  b.page.on('pageerror', (e) => { if (onChat()) errors.push(e.message); });
+  // Chromium logs every 4xx as a console error without its URL; responses
+  // are checked instead (401 from /auth/me is how an anonymous page learns
+  // it has no session).
+  b.page.on('console', (m) => {
+    if (m.type() === 'error' && onChat() && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+  });
+  b.page.on('response', (r) => {
+    const u = new URL(r.url());
+    if (r.status() >= 400 && onChat() && !(u.pathname === '/auth/me' && r.status() === 401)) errors.push(`${r.status()} ${u.pathname}`);
+  });
+  await b.page.goto(gh.url + '/');
+  return { ...b, errors };
+}
+
+async function joined(page) {
+  await page.waitForSelector('body[data-state="ready"]');
+}
+
+async function members(page) {
+  return page.$$eval('#members li', (lis) => lis.map((li) => li.textContent));
+}
+
+test('chat: a logged-in and an anonymous visitor see each other, chat and like', async (t) => {
+  const gh = await startGatehouse({ t });
+  const ada = await openChat(t, gh);
+  const guest = await openChat(t, gh);
+
+  // Ada logs in through the dev identity provider and comes back to the chat.
+  await ada.page.click('#login');
+  await ada.page.waitForSelector('#username');
+  await ada.page.fill('#username', 'ada');
+  await Promise.all([ada.page.waitForURL(gh.url + '/'), ada.page.click('#login')]);
+  await joined(ada.page);
+  assert.equal(await ada.page.textContent('#me'), 'ada');
+  assert.equal(await ada.page.isVisible('#logout'), true);
+
+  await joined(guest.page);
+  assert.equal(await guest.page.textContent('#me'), 'anonymous');
+
+  // Presence: each sees both.
+  await ada.page.waitForFunction(() => document.querySelectorAll('#members li').length === 2);
+  await guest.page.waitForFunction(() => document.querySelectorAll('#members li').length === 2);
+  const seenByGuest = await members(guest.page);
+  assert.ok(seenByGuest.includes('ada'), JSON.stringify(seenByGuest));
+  assert.ok(seenByGuest.some((m) => /^guest-\w+ \(you\)$/.test(m)), JSON.stringify(seenByGuest));
+  assert.ok((await members(ada.page)).includes('ada (you)'));
+  assert.equal(await guest.page.textContent('#count'), '2');
+
+  // Ada writes; the guest reads it under her name.
+  await ada.page.fill('#text', 'Hello from Ada');
+  await ada.page.click('#send');
+  const fromAda = guest.page.locator('#messages li[data-message-id]', { hasText: 'Hello from Ada' });
+  await fromAda.waitFor();
+  assert.equal(await fromAda.locator('.author').textContent(), 'ada');
+  assert.equal(await ada.page.locator('#messages li.mine .text').first().textContent(), 'Hello from Ada');
+
+  // The guest answers and likes Ada's message; Ada sees both.
+  await guest.page.fill('#text', 'Hi Ada, <b>not bold</b>');
+  await guest.page.press('#text', 'Enter');
+  const fromGuest = ada.page.locator('#messages li[data-message-id]', { hasText: 'Hi Ada' });
+  await fromGuest.waitFor();
+  assert.equal(await fromGuest.locator('.text').textContent(), 'Hi Ada, <b>not bold</b>', 'text, not HTML');
+  assert.match(await fromGuest.locator('.author').textContent(), /^guest-/);
+
+  await fromAda.locator('.like').click();
+  const liked = ada.page.locator('#messages li.mine .like', { hasText: '♥ 1' });
+  await liked.waitFor();
+
+  // Ada logs out: the guest sees her leave.
+  await Promise.all([ada.page.waitForURL((u) => u.pathname !== '/auth/logout'), ada.page.click('#logout')]);
+  await guest.page.waitForFunction(() => document.querySelectorAll('#members li').length === 1);
+  assert.ok(!(await members(guest.page)).includes('ada'));
+
+  assert.deepEqual(ada.errors.filter((e) => !/WebSocket|ERR_ABORTED/.test(e)), []);
+  assert.deepEqual(guest.errors, []);
+  assert.doesNotMatch(gh.output(), /panic/);
+});
