@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import WebSocket from 'ws';
 import { gatehouseBin, startGatehouse } from '../lib/gatehouse.mjs';
 import { CookieJar, location, parseForm } from '../lib/http.mjs';
 import { waitForEvent, withTimeout } from '../lib/wait.mjs';
@@ -278,4 +279,23 @@ test('pusher-js: signin is refused without a credential', async (t) => {
   const err = waitForEvent(client.user, 'pusher:signin_error', 5000);
   client.signin();
   assert.ok([401, 403].includes((await err).status));
+});
+
+test('pusher-js: gatehouse shutdown closes Pusher sockets with 4200 (reconnect) and topic sockets with 1001', async (t) => {
+  const gh = await start(t);
+  const app = gh.devApp();
+  const pusherWS = new WebSocket(`ws://127.0.0.1:${gh.port}/app/${app.key}?protocol=7`);
+  const first = await withTimeout(new Promise((resolve) => pusherWS.once('message', (m) => resolve(JSON.parse(m.toString())))), 5000, 'connection_established');
+  assert.equal(first.event, 'pusher:connection_established');
+  const token = (await (await gh.fetch('/token/anonymous', { method: 'POST' })).json()).access_token;
+  const topicWS = new WebSocket(`ws://127.0.0.1:${gh.port}/apps/dev?access_token=${token}`);
+  await withTimeout(new Promise((resolve) => topicWS.once('message', resolve)), 5000, 'welcome');
+  const closes = Promise.all([pusherWS, topicWS].map((ws) => new Promise((resolve) => ws.once('close', (code) => resolve(code)))));
+  const frames = [];
+  pusherWS.on('message', (m) => frames.push(JSON.parse(m.toString())));
+  const stopped = await gh.stop();
+  assert.equal(stopped.code, 0, 'clean exit');
+  assert.deepEqual(await withTimeout(closes, 5000, 'closes'), [4200, 1001]);
+  assert.equal(frames.at(-1)?.event, 'pusher:error');
+  assert.equal(frames.at(-1)?.data?.code, 4200);
 });
