@@ -1,0 +1,328 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"gatehouse/realtime"
+)
+
+// share is what one node of this process holds: its subscriptions per
+// channel and its presence connections.
+type share struct {
+	beating  bool // the heartbeat was written once
+	occ      map[realtime.ChannelKey]int
+	presence map[presenceConn]realtime.Member
+}
+
+type presenceConn struct {
+	key  realtime.ChannelKey
+	conn string
+}
+
+func (b *Backplane) shareOf(node string) *share {
+	s := b.nodes[node]
+	if s == nil {
+		s = &share{occ: make(map[realtime.ChannelKey]int), presence: make(map[presenceConn]realtime.Member)}
+		b.nodes[node] = s
+	}
+	return s
+}
+
+func (b *Backplane) recordOcc(node string, key realtime.ChannelKey, delta int) {
+	b.shareMu.Lock()
+	defer b.shareMu.Unlock()
+	s := b.shareOf(node)
+	if n := s.occ[key] + delta; n > 0 {
+		s.occ[key] = n
+	} else {
+		delete(s.occ, key)
+	}
+}
+
+// recordPresence records m as conn's membership of key, or forgets it when
+// m is nil.
+func (b *Backplane) recordPresence(node string, key realtime.ChannelKey, conn string, m *realtime.Member) {
+	b.shareMu.Lock()
+	defer b.shareMu.Unlock()
+	s := b.shareOf(node)
+	pc := presenceConn{key, conn}
+	if m == nil {
+		delete(s.presence, pc)
+		return
+	}
+	s.presence[pc] = realtime.Member{UserID: m.UserID, UserInfo: append([]byte(nil), m.UserInfo...)}
+}
+
+// localNodes returns the nodes this process beats for.
+func (b *Backplane) localNodes() []string {
+	b.shareMu.Lock()
+	defer b.shareMu.Unlock()
+	out := make([]string, 0, len(b.nodes))
+	for n, s := range b.nodes {
+		if s.beating {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (b *Backplane) heartbeatTTL() time.Duration { return deadAfter * b.cfg.Heartbeat }
+
+// ensureNode starts the heartbeat of node before anything is written for
+// it, so a share is never in Redis without a heartbeat that will expire.
+func (b *Backplane) ensureNode(ctx context.Context, node string) error {
+	b.shareMu.Lock()
+	known := b.nodes[node] != nil && b.nodes[node].beating
+	b.shareMu.Unlock()
+	if known {
+		return nil
+	}
+	_, err := b.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.Set(ctx, b.keys.heartbeat(node), "1", b.heartbeatTTL())
+		p.SAdd(ctx, b.keys.nodes(), node)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redis: heartbeat: %w", err)
+	}
+	b.shareMu.Lock()
+	b.shareOf(node).beating = true
+	b.shareMu.Unlock()
+	return nil
+}
+
+// beat refreshes the heartbeats of this process's nodes and sweeps the
+// nodes whose heartbeat expired, once every Heartbeat.
+func (b *Backplane) beat(ctx context.Context) {
+	t := time.NewTicker(b.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		b.beatOnce(ctx)
+		if err := b.sweep(ctx); err != nil && ctx.Err() == nil {
+			b.fail(ctx, "sweep", err)
+		}
+	}
+}
+
+func (b *Backplane) beatOnce(ctx context.Context) {
+	for _, node := range b.localNodes() {
+		var old *goredis.StatusCmd
+		_, err := b.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			old = p.SetArgs(ctx, b.keys.heartbeat(node), "1", goredis.SetArgs{TTL: b.heartbeatTTL(), Get: true})
+			p.SAdd(ctx, b.keys.nodes(), node)
+			return nil
+		})
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			if ctx.Err() == nil {
+				b.fail(ctx, "heartbeat", err)
+			}
+			continue
+		}
+		if errors.Is(old.Err(), goredis.Nil) {
+			// The heartbeat had expired (this process stalled) or Redis
+			// restarted empty: the share may be gone, so write it again.
+			b.log.WarnContext(ctx, "redis backplane: heartbeat was missing, replaying the node's share", "node", node)
+			if err := b.replay(ctx, node); err != nil {
+				b.fail(ctx, "replay after a missed heartbeat", err)
+			}
+		}
+	}
+}
+
+// sweep removes the share of every node whose heartbeat expired: its
+// presence connections (announcing the members that left with
+// member_removed envelopes) and its subscription counts.
+func (b *Backplane) sweep(ctx context.Context) error {
+	all, err := b.rdb.SMembers(ctx, b.keys.nodes()).Result()
+	if err != nil {
+		return err
+	}
+	local := make(map[string]bool)
+	for _, n := range b.localNodes() {
+		local[n] = true
+	}
+	var candidates []string
+	var exists []*goredis.IntCmd
+	_, err = b.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, n := range all {
+			if local[n] {
+				continue
+			}
+			candidates = append(candidates, n)
+			exists = append(exists, p.Exists(ctx, b.keys.heartbeat(n)))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, n := range candidates {
+		if exists[i].Val() == 0 {
+			if err := b.sweepNode(ctx, n); err != nil {
+				return fmt.Errorf("node %s: %w", n, err)
+			}
+		}
+	}
+	return nil
+}
+
+var errNodeAlive = errors.New("redis: node came back")
+
+func (b *Backplane) sweepNode(ctx context.Context, node string) error {
+	// One sweeper per dead node at a time; the scripts are safe to run
+	// twice, the lock only spares the work.
+	ok, err := b.rdb.SetNX(ctx, b.keys.sweeping(node), b.cfg.Node, b.heartbeatTTL()).Result()
+	if err != nil || !ok {
+		return err
+	}
+	defer b.rdb.Del(context.WithoutCancel(ctx), b.keys.sweeping(node))
+	b.log.InfoContext(ctx, "redis backplane: sweeping a dead node", "node", node)
+
+	pres, err := b.rdb.HKeys(ctx, b.keys.nodePresence(node)).Result()
+	if err != nil {
+		return err
+	}
+	for _, f := range pres {
+		parts := strings.Split(f, sep)
+		if len(parts) != 4 {
+			b.rdb.HDel(ctx, b.keys.nodePresence(node), f)
+			continue
+		}
+		key := realtime.ChannelKey{App: parts[0], Channel: parts[1]}
+		conn, user := parts[2], parts[3]
+		r, err := b.presenceRemove(ctx, key, node, conn, user, true)
+		if err != nil {
+			return err
+		}
+		if r < 0 {
+			return errNodeAlive
+		}
+		if r == 1 {
+			env := realtime.Envelope{Kind: realtime.KindMemberRemoved, Origin: b.cfg.Node,
+				Message: realtime.Message{App: key.App, Channel: key.Channel}, UserID: user, Conn: conn}
+			if err := b.Publish(ctx, env); err != nil {
+				return err
+			}
+		}
+	}
+	occ, err := b.rdb.HKeys(ctx, b.keys.nodeOcc(node)).Result()
+	if err != nil {
+		return err
+	}
+	for _, f := range occ {
+		app, ch, ok := strings.Cut(f, sep)
+		if !ok {
+			b.rdb.HDel(ctx, b.keys.nodeOcc(node), f)
+			continue
+		}
+		total, err := b.occupy(ctx, node, realtime.ChannelKey{App: app, Channel: ch}, 0, "set", true)
+		if err != nil {
+			return err
+		}
+		if total < 0 {
+			return errNodeAlive
+		}
+		if total == 0 {
+			b.log.InfoContext(ctx, "redis backplane: channel vacated by a dead node", "app", app, "channel", ch, "node", node)
+		}
+	}
+	err = forgetNodeScript.Run(ctx, b.rdb, []string{b.keys.heartbeat(node), b.keys.nodeOcc(node),
+		b.keys.nodePresence(node), b.keys.nodes()}, node).Err()
+	if err == nil && b.cfg.hooks != nil && b.cfg.hooks.swept != nil {
+		b.cfg.hooks.swept(node)
+	}
+	return err
+}
+
+// replay makes Redis hold exactly node's share as this process knows it:
+// counts are set, missing presence connections added (over the limit if
+// need be: they were admitted before), and connections Redis holds for the
+// node but the node does not are removed and announced.
+func (b *Backplane) replay(ctx context.Context, node string) error {
+	b.shareRW.Lock()
+	defer b.shareRW.Unlock()
+	b.shareMu.Lock()
+	s := b.shareOf(node)
+	occ := make(map[realtime.ChannelKey]int, len(s.occ))
+	for k, v := range s.occ {
+		occ[k] = v
+	}
+	pres := make(map[presenceConn]realtime.Member, len(s.presence))
+	for k, v := range s.presence {
+		pres[k] = v
+	}
+	b.shareMu.Unlock()
+
+	_, err := b.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.Set(ctx, b.keys.heartbeat(node), "1", b.heartbeatTTL())
+		p.SAdd(ctx, b.keys.nodes(), node)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	stored, err := b.rdb.HKeys(ctx, b.keys.nodeOcc(node)).Result()
+	if err != nil {
+		return err
+	}
+	for _, f := range stored {
+		app, ch, _ := strings.Cut(f, sep)
+		if k := (realtime.ChannelKey{App: app, Channel: ch}); occ[k] == 0 {
+			if _, err := b.occupy(ctx, node, k, 0, "set", false); err != nil {
+				return err
+			}
+		}
+	}
+	for k, n := range occ {
+		if _, err := b.occupy(ctx, node, k, n, "set", false); err != nil {
+			return err
+		}
+	}
+
+	storedPres, err := b.rdb.HKeys(ctx, b.keys.nodePresence(node)).Result()
+	if err != nil {
+		return err
+	}
+	for _, f := range storedPres {
+		parts := strings.Split(f, sep)
+		if len(parts) != 4 {
+			continue
+		}
+		key := realtime.ChannelKey{App: parts[0], Channel: parts[1]}
+		conn, user := parts[2], parts[3]
+		if m, ok := pres[presenceConn{key, conn}]; ok && m.UserID == user {
+			continue
+		}
+		r, err := b.presenceRemove(ctx, key, node, conn, user, false)
+		if err != nil {
+			return err
+		}
+		if r == 1 {
+			env := realtime.Envelope{Kind: realtime.KindMemberRemoved, Origin: b.cfg.Node,
+				Message: realtime.Message{App: key.App, Channel: key.Channel}, UserID: user, Conn: conn}
+			if err := b.Publish(ctx, env); err != nil {
+				return err
+			}
+		}
+	}
+	for pc, m := range pres {
+		if _, err := b.presenceAdd(ctx, pc.key, node, pc.conn, m, 0); err != nil {
+			return err
+		}
+	}
+	if b.cfg.hooks != nil && b.cfg.hooks.replayed != nil {
+		b.cfg.hooks.replayed(node)
+	}
+	return nil
+}

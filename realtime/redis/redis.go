@@ -1,0 +1,230 @@
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"gatehouse/realtime"
+)
+
+var _ realtime.Backplane = (*Backplane)(nil)
+
+// Errors of the package.
+var (
+	// ErrClosed is returned by a closed Backplane or Revocations.
+	ErrClosed = errors.New("redis: closed")
+	// ErrNotSubscribed is returned while the pub/sub connection is down.
+	ErrNotSubscribed = errors.New("redis: pub/sub subscription is down")
+)
+
+// Defaults of Config.
+const (
+	DefaultKeyPrefix = "gatehouse:"
+	DefaultHeartbeat = 2 * time.Second
+	// deadAfter heartbeats missed, a node's share is swept.
+	deadAfter = 3
+)
+
+// Config configures a Backplane and Revocations.
+type Config struct {
+	// URL is a redis:// or rediss:// URL (database, user and password in it).
+	URL string
+	// Node names this node; a random id when empty. The Backplane beats for
+	// it from the start, and for every other node name written through it.
+	Node string
+	// KeyPrefix starts every key and pub/sub channel [gatehouse:]. Clusters
+	// sharing one Redis server need different prefixes.
+	KeyPrefix string
+	// Heartbeat is how often a node says it lives [2s]; a node silent for
+	// three heartbeats is dead and its share is swept by the others.
+	Heartbeat time.Duration
+	// Now is the clock for revocation lifetimes [time.Now].
+	Now func() time.Time
+
+	hooks *hooks // tests learn of background work through these
+}
+
+// hooks are called, when set, after background work.
+type hooks struct {
+	replayed func(node string) // a node's share was written again
+	swept    func(node string) // a dead node's share was removed
+}
+
+func (c Config) withDefaults() (Config, error) {
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		return c, errors.New("redis: url must be a redis:// or rediss:// URL")
+	}
+	if c.Node == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		c.Node = hex.EncodeToString(b[:])
+	}
+	if c.KeyPrefix == "" {
+		c.KeyPrefix = DefaultKeyPrefix
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, nil
+}
+
+// newClient opens a go-redis client for cfg.URL. Commands are never retried
+// by the client: a script or PUBLISH whose reply was lost may have run, and
+// running it twice would count a subscription twice or deliver twice.
+func newClient(cfg Config) (*goredis.Client, error) {
+	opt, err := goredis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis: url: %w", err)
+	}
+	opt.MaxRetries = -1
+	return goredis.NewClient(opt), nil
+}
+
+// Backplane is a realtime.Backplane over Redis. Create it with New.
+type Backplane struct {
+	cfg  Config
+	log  *slog.Logger
+	rdb  *goredis.Client
+	keys keys
+	sub  *subscriber
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed atomic.Bool
+	errs   atomic.Uint64
+
+	hmu      sync.RWMutex // held for reading while handlers run
+	handlers map[uint64]func(realtime.Envelope)
+	nextID   uint64
+
+	// share is what the nodes of this process wrote, replayed into Redis
+	// when Redis lost it (a restart) or swept it (a node paused too long).
+	// Writes take shareRW for reading, a replay takes it for writing.
+	shareRW sync.RWMutex
+	shareMu sync.Mutex
+	nodes   map[string]*share
+}
+
+// New connects to Redis, subscribes to the envelope channel (it returns
+// once Redis confirmed the subscription) and starts beating for cfg.Node.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backplane, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rdb, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b := &Backplane{
+		cfg:      cfg,
+		log:      log,
+		rdb:      rdb,
+		keys:     keys{prefix: cfg.KeyPrefix},
+		handlers: make(map[uint64]func(realtime.Envelope)),
+		nodes:    make(map[string]*share),
+	}
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("redis: ping: %w", err)
+	}
+	if err := b.ensureNode(ctx, cfg.Node); err != nil {
+		_ = rdb.Close()
+		return nil, err
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	b.sub = newSubscriber(rdb, []string{b.keys.envelopes()}, cfg.Heartbeat, log, b.dispatch, b.resubscribed, b.fail)
+	b.wg.Add(2)
+	go func() { defer b.wg.Done(); b.sub.run(bg) }()
+	go func() { defer b.wg.Done(); b.beat(bg) }()
+	if err := b.sub.waitUp(ctx); err != nil {
+		_ = b.Close()
+		return nil, fmt.Errorf("redis: subscribe: %w", err)
+	}
+	return b, nil
+}
+
+// Node returns the node this backplane beats for.
+func (b *Backplane) Node() string { return b.cfg.Node }
+
+// Errors returns how many background operations failed: lost pub/sub
+// connections, heartbeats, sweeps, replays and undecodable envelopes.
+// Failed calls are returned to their callers and not counted here.
+func (b *Backplane) Errors() uint64 { return b.errs.Load() }
+
+func (b *Backplane) fail(ctx context.Context, msg string, err error) {
+	b.errs.Add(1)
+	b.log.WarnContext(ctx, "redis backplane: "+msg, "err", err)
+}
+
+// Ping reports whether Redis answers and the subscription is up.
+func (b *Backplane) Ping(ctx context.Context) error {
+	if b.closed.Load() {
+		return ErrClosed
+	}
+	if err := b.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: ping: %w", err)
+	}
+	if !b.sub.isUp() {
+		return ErrNotSubscribed
+	}
+	return nil
+}
+
+// Close stops the subscription and the heartbeat and closes the
+// connections. The node's share stays in Redis until the other nodes see
+// its heartbeat expire.
+func (b *Backplane) Close() error {
+	if !b.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if b.cancel != nil {
+		b.cancel()
+	}
+	b.wg.Wait()
+	b.hmu.Lock()
+	b.handlers = map[uint64]func(realtime.Envelope){}
+	b.hmu.Unlock()
+	return b.rdb.Close()
+}
+
+// keys names every key and channel under one prefix. App ids cannot hold
+// ':' and channel names cannot either, so the names are unambiguous.
+type keys struct{ prefix string }
+
+func (k keys) envelopes() string            { return k.prefix + "envelopes" }
+func (k keys) revokedChannel() string       { return k.prefix + "revoked" }
+func (k keys) revoked(sid string) string    { return k.prefix + "revoked:" + sid }
+func (k keys) nodes() string                { return k.prefix + "nodes" }
+func (k keys) heartbeat(node string) string { return k.prefix + "hb:" + node }
+func (k keys) sweeping(node string) string  { return k.prefix + "sweeping:" + node }
+func (k keys) nodeOcc(node string) string   { return k.prefix + "node-occ:" + node }
+func (k keys) nodePresence(node string) string {
+	return k.prefix + "node-presence:" + node
+}
+func (k keys) occupancy(app string) string { return k.prefix + "occ:" + app }
+func (k keys) presence(key realtime.ChannelKey, part string) string {
+	return k.prefix + "presence:" + key.App + ":" + key.Channel + ":" + part
+}
+func (k keys) seq() string { return k.prefix + "seq" }
+func (k keys) cache(key realtime.ChannelKey) string {
+	return k.prefix + "cache:" + key.App + ":" + key.Channel
+}

@@ -1,0 +1,272 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"gatehouse/revocation"
+)
+
+var _ revocation.List = (*Revocations)(nil)
+
+// revokeScript stores a revoked session id until a time (never shortening
+// an earlier entry) and announces it, in one step.
+//
+// KEYS: the sid's key. ARGV: until (Unix ms), ttl (ms), sid, channel.
+var revokeScript = goredis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > cur then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+redis.call('PUBLISH', ARGV[4], ARGV[1] .. ' ' .. ARGV[3])
+return 1
+`)
+
+// Revocations is a revocation.List shared by every node through Redis. Each
+// revoked session id is a key whose TTL is the longest a credential carrying
+// it can live, and a message on a channel. Every node mirrors the keys into
+// its local list: it loads them all when it starts (so a node started after
+// a logout refuses the session too) and adds each announced one, so
+// Revoked never waits on Redis.
+type Revocations struct {
+	cfg    Config
+	log    *slog.Logger
+	rdb    *goredis.Client
+	keys   keys
+	sub    *subscriber
+	local  revocation.List
+	missed func(ctx context.Context, sid string)
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed atomic.Bool
+	errs   atomic.Uint64
+
+	mu      sync.Mutex
+	pending map[string]time.Time // revocations Redis did not take yet
+}
+
+// NewRevocations connects to Redis, subscribes to the revocation channel
+// and loads every revoked session id into local before it returns. missed,
+// when not nil, is told of each revoked session id that a reload after a
+// lost connection found and the node had not heard of: the node may hold
+// sockets of that session and should close them.
+func NewRevocations(ctx context.Context, cfg Config, local revocation.List, missed func(ctx context.Context, sid string), log *slog.Logger) (*Revocations, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if local == nil {
+		return nil, errors.New("redis: revocations need a local list")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rdb, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := &Revocations{cfg: cfg, log: log, rdb: rdb, keys: keys{prefix: cfg.KeyPrefix}, local: local,
+		missed: missed, pending: make(map[string]time.Time)}
+	bg, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.sub = newSubscriber(rdb, []string{r.keys.revokedChannel()}, cfg.Heartbeat, log, r.message, r.up, r.fail)
+	r.wg.Add(2)
+	go func() { defer r.wg.Done(); r.sub.run(bg) }()
+	go func() { defer r.wg.Done(); r.retry(bg) }()
+	if err := r.sub.waitUp(ctx); err != nil {
+		_ = r.Close()
+		return nil, fmt.Errorf("redis: revocations: %w", err)
+	}
+	return r, nil
+}
+
+// Revoked reports whether sid is revoked, from the local mirror.
+func (r *Revocations) Revoked(sid string) bool { return r.local.Revoked(sid) }
+
+// Revoke revokes sid until the given time here at once, and on every node
+// through Redis before it returns. When Redis fails the revocation is kept
+// and written again until Redis takes it.
+func (r *Revocations) Revoke(sid string, until time.Time) {
+	if sid == "" {
+		return
+	}
+	r.local.Revoke(sid, until)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := r.store(ctx, sid, until); err != nil {
+		r.fail(ctx, "store a revocation; will retry", err)
+		r.mu.Lock()
+		if old, ok := r.pending[sid]; !ok || until.After(old) {
+			r.pending[sid] = until
+		}
+		r.mu.Unlock()
+	}
+}
+
+func (r *Revocations) store(ctx context.Context, sid string, until time.Time) error {
+	if r.closed.Load() {
+		return ErrClosed
+	}
+	ttl := until.Sub(r.cfg.Now())
+	if ttl <= 0 {
+		return nil
+	}
+	return revokeScript.Run(ctx, r.rdb, []string{r.keys.revoked(sid)},
+		until.UnixMilli(), ttl.Milliseconds()+1, sid, r.keys.revokedChannel()).Err()
+}
+
+// Errors returns how many background operations and revocation writes
+// failed.
+func (r *Revocations) Errors() uint64 { return r.errs.Load() }
+
+// Ping reports whether Redis answers and the revocation channel is
+// subscribed.
+func (r *Revocations) Ping(ctx context.Context) error {
+	if r.closed.Load() {
+		return ErrClosed
+	}
+	if err := r.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: ping: %w", err)
+	}
+	if !r.sub.isUp() {
+		return ErrNotSubscribed
+	}
+	return nil
+}
+
+// Close stops mirroring and closes the connections.
+func (r *Revocations) Close() error {
+	if !r.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	r.cancel()
+	r.wg.Wait()
+	return r.rdb.Close()
+}
+
+func (r *Revocations) fail(ctx context.Context, msg string, err error) {
+	r.errs.Add(1)
+	r.log.WarnContext(ctx, "redis revocations: "+msg, "err", err)
+}
+
+// message is an announced revocation: "<until Unix ms> <sid>".
+func (r *Revocations) message(_, payload string) {
+	ms, sid, ok := strings.Cut(payload, " ")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil || sid == "" {
+		r.fail(context.Background(), "undecodable revocation", fmt.Errorf("payload %q", payload))
+		return
+	}
+	r.local.Revoke(sid, time.UnixMilli(n))
+}
+
+// up loads every stored revocation once the channel is subscribed, so
+// nothing announced in between is lost, and writes the pending ones.
+func (r *Revocations) up(ctx context.Context, first bool) {
+	var missed []string
+	err := r.load(ctx, func(sid string, until time.Time) {
+		if !first && !r.local.Revoked(sid) {
+			missed = append(missed, sid)
+		}
+		r.local.Revoke(sid, until)
+	})
+	if err != nil {
+		r.fail(ctx, "load revocations", err)
+	}
+	r.flush(ctx)
+	if r.missed != nil {
+		for _, sid := range missed {
+			r.missed(ctx, sid)
+		}
+	}
+}
+
+func (r *Revocations) load(ctx context.Context, fn func(sid string, until time.Time)) error {
+	prefix := r.keys.revoked("")
+	iter := r.rdb.Scan(ctx, 0, globEscape(prefix)+"*", 1000).Iterator()
+	batch := make([]string, 0, 1000)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		vals, err := r.rdb.MGet(ctx, batch...).Result()
+		if err != nil {
+			return err
+		}
+		for i, v := range vals {
+			s, ok := v.(string)
+			if !ok {
+				continue // expired since the scan
+			}
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+				fn(strings.TrimPrefix(batch[i], prefix), time.UnixMilli(n))
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	return flush()
+}
+
+// retry writes the pending revocations once a heartbeat.
+func (r *Revocations) retry(ctx context.Context) {
+	t := time.NewTicker(r.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.flush(ctx)
+		}
+	}
+}
+
+func (r *Revocations) flush(ctx context.Context) {
+	r.mu.Lock()
+	todo := r.pending
+	r.pending = make(map[string]time.Time)
+	r.mu.Unlock()
+	for sid, until := range todo {
+		if err := r.store(ctx, sid, until); err != nil {
+			r.mu.Lock()
+			if old, ok := r.pending[sid]; !ok || until.After(old) {
+				r.pending[sid] = until
+			}
+			r.mu.Unlock()
+		}
+	}
+}
+
+// globEscape quotes the characters SCAN MATCH treats as a pattern.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[]\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
