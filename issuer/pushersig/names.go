@@ -1,5 +1,11 @@
 package pushersig
 
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
 // MaxChannelNameLen is the longest channel name Pusher accepts.
 const MaxChannelNameLen = 200
 
@@ -41,6 +47,29 @@ func ValidChannelName(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		if !channelByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// ServerToUserPrefix starts the channel a signed-in Pusher user receives
+// server-to-user events on.
+const ServerToUserPrefix = "#server-to-user-"
+
+// ValidServerToUserChannel reports whether s is "#server-to-user-" followed
+// by a user id: 1 to MaxChannelNameLen bytes of valid UTF-8 without spaces or
+// control characters. User ids are identity-provider subjects ("auth0|42"),
+// which the channel-name alphabet cannot hold; the protocol only ever lets a
+// socket subscribe to the channel of the user it signed in as, so the wider
+// alphabet cannot widen anyone's access.
+func ValidServerToUserChannel(s string) bool {
+	id, ok := strings.CutPrefix(s, ServerToUserPrefix)
+	if !ok || id == "" || len(id) > MaxChannelNameLen || !utf8.ValidString(id) {
+		return false
+	}
+	for _, r := range id {
+		if r <= ' ' || r == 0x7f || unicode.IsControl(r) || unicode.IsSpace(r) {
 			return false
 		}
 	}

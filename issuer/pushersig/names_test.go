@@ -102,3 +102,27 @@ func digits(s string) bool {
 	}
 	return true
 }
+
+func TestValidServerToUserChannel(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"#server-to-user-12345", true},
+		{"#server-to-user-auth0|42", true},
+		{"#server-to-user-dev|grace", true},
+		{"#server-to-user-üser", true},
+		{"#server-to-user-", false},
+		{"#server-to-user-a b", false},
+		{"#server-to-user-a\nb", false},
+		{"#server-to-user-a\x00", false},
+		{"#server-to-user-\xff", false},
+		{"#server-to-user-" + strings.Repeat("a", 201), false},
+		{"private-auth0|42", false},
+		{"#private-x|y", false},
+	} {
+		if got := ValidServerToUserChannel(tc.in); got != tc.want {
+			t.Errorf("ValidServerToUserChannel(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}

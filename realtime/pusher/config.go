@@ -152,5 +152,8 @@ func isEncrypted(ch string) bool {
 	return len(ch) >= len(prefixEncrypted) && ch[:len(prefixEncrypted)] == prefixEncrypted
 }
 
-// validChannel checks a channel name as Pusher does.
-func validChannel(ch string) bool { return pushersig.ValidChannelName(ch) }
+// validChannel checks a channel name as Pusher does; a server-to-user
+// channel may carry any user id (subjects such as "auth0|42").
+func validChannel(ch string) bool {
+	return pushersig.ValidChannelName(ch) || pushersig.ValidServerToUserChannel(ch)
+}

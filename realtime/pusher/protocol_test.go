@@ -383,3 +383,24 @@ func TestInvalidFrames(t *testing.T) {
 	}
 	a.sync()
 }
+
+// TestServerToUserWithProviderSubject: identity-provider subjects such as
+// "auth0|42" hold characters no channel name may, yet a signed-in user must
+// still receive server-to-user events, and only their own.
+func TestServerToUserWithProviderSubject(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	a := e.connect(t, wstest.Options{})
+	userData := `{"id":"auth0|42"}`
+	a.send("pusher:signin", "", map[string]string{"auth": pushersig.UserAuth(appKey, appSecret, a.socketID, userData), "user_data": userData})
+	a.expect("pusher:signin_success")
+	a.subscribe("#server-to-user-auth0|43", "")
+	a.expect("pusher:subscription_error")
+	a.subscribe("#server-to-user-auth0|42", "")
+	a.expect("pusher_internal:subscription_succeeded")
+	e.trigger("#server-to-user-auth0|42", "note", `{"hello":"ada"}`, "")
+	if got := a.expect("note").dataString(t); got != `{"hello":"ada"}` {
+		t.Fatalf("data %q", got)
+	}
+	a.subscribe("#server-to-user-auth0 42", "")
+	a.expect("pusher:subscription_error")
+}
