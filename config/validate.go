@@ -264,7 +264,7 @@ func (cfg *Config) validateApps(c *checker) {
 			}
 			for k, e := range w.Events {
 				switch e {
-				case "channel_occupied", "channel_vacated", "member_added", "member_removed", "client_event", "cache_miss", "subscription_count":
+				case "channel_occupied", "channel_vacated", "member_added", "member_removed", "client_event":
 				default:
 					c.add(fmt.Sprintf("%s.webhooks[%d].events[%d]", key, j, k), "unknown event %q", e)
 				}

@@ -75,7 +75,8 @@ func observe(m *Metrics, log *slog.Logger) gin.HandlerFunc {
 		}
 		status := c.Writer.Status()
 		m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-		if status >= 500 {
+		// /readyz answering 503 is its job, not a failure of the request.
+		if status >= 500 && !(status == http.StatusServiceUnavailable && route == "/readyz") {
 			log.ErrorContext(c.Request.Context(), "request failed", "route", route, "status", status,
 				"duration", time.Since(start), "client_ip", c.ClientIP())
 		}
