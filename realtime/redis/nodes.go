@@ -169,7 +169,7 @@ func (b *Backplane) sweep(ctx context.Context) error {
 	}
 	for i, n := range candidates {
 		if exists[i].Val() == 0 {
-			if err := b.sweepNode(ctx, n); err != nil {
+			if err := b.sweepNode(ctx, n); err != nil && !errors.Is(err, errNodeAlive) {
 				return fmt.Errorf("node %s: %w", n, err)
 			}
 		}
