@@ -189,6 +189,34 @@ func (b *Backplane) sweepNode(ctx context.Context, node string) error {
 	defer b.rdb.Del(context.WithoutCancel(ctx), b.keys.sweeping(node))
 	b.log.InfoContext(ctx, "redis backplane: sweeping a dead node", "node", node)
 
+	if err := b.removeShare(ctx, node, true); err != nil {
+		return err
+	}
+	err = forgetNodeScript.Run(ctx, b.rdb, []string{b.keys.heartbeat(node), b.keys.nodeOcc(node),
+		b.keys.nodePresence(node), b.keys.nodes()}, node).Err()
+	if err == nil && b.cfg.hooks != nil && b.cfg.hooks.swept != nil {
+		b.cfg.hooks.swept(node)
+	}
+	return err
+}
+
+// leave removes node's share at a clean shutdown, as a sweep would.
+func (b *Backplane) leave(ctx context.Context, node string) error {
+	b.shareRW.Lock()
+	defer b.shareRW.Unlock()
+	if err := b.rdb.Del(ctx, b.keys.heartbeat(node)).Err(); err != nil {
+		return err
+	}
+	if err := b.removeShare(ctx, node, false); err != nil {
+		return err
+	}
+	return b.rdb.SRem(ctx, b.keys.nodes(), node).Err()
+}
+
+// removeShare removes node's presence connections, announcing the members
+// that leave, and its subscription counts. With guard it stops, with
+// errNodeAlive, as soon as the node's heartbeat is back.
+func (b *Backplane) removeShare(ctx context.Context, node string, guard bool) error {
 	pres, err := b.rdb.HKeys(ctx, b.keys.nodePresence(node)).Result()
 	if err != nil {
 		return err
@@ -201,7 +229,7 @@ func (b *Backplane) sweepNode(ctx context.Context, node string) error {
 		}
 		key := realtime.ChannelKey{App: parts[0], Channel: parts[1]}
 		conn, user := parts[2], parts[3]
-		r, err := b.presenceRemove(ctx, key, node, conn, user, true)
+		r, err := b.presenceRemove(ctx, key, node, conn, user, guard)
 		if err != nil {
 			return err
 		}
@@ -211,7 +239,7 @@ func (b *Backplane) sweepNode(ctx context.Context, node string) error {
 		if r == 1 {
 			env := realtime.Envelope{Kind: realtime.KindMemberRemoved, Origin: b.cfg.Node,
 				Message: realtime.Message{App: key.App, Channel: key.Channel}, UserID: user, Conn: conn}
-			if err := b.Publish(ctx, env); err != nil {
+			if err := b.publish(ctx, env); err != nil {
 				return err
 			}
 		}
@@ -226,7 +254,7 @@ func (b *Backplane) sweepNode(ctx context.Context, node string) error {
 			b.rdb.HDel(ctx, b.keys.nodeOcc(node), f)
 			continue
 		}
-		total, err := b.occupy(ctx, node, realtime.ChannelKey{App: app, Channel: ch}, 0, "set", true)
+		total, err := b.occupy(ctx, node, realtime.ChannelKey{App: app, Channel: ch}, 0, "set", guard)
 		if err != nil {
 			return err
 		}
@@ -234,15 +262,10 @@ func (b *Backplane) sweepNode(ctx context.Context, node string) error {
 			return errNodeAlive
 		}
 		if total == 0 {
-			b.log.InfoContext(ctx, "redis backplane: channel vacated by a dead node", "app", app, "channel", ch, "node", node)
+			b.log.InfoContext(ctx, "redis backplane: channel vacated by a node that left", "app", app, "channel", ch, "node", node)
 		}
 	}
-	err = forgetNodeScript.Run(ctx, b.rdb, []string{b.keys.heartbeat(node), b.keys.nodeOcc(node),
-		b.keys.nodePresence(node), b.keys.nodes()}, node).Err()
-	if err == nil && b.cfg.hooks != nil && b.cfg.hooks.swept != nil {
-		b.cfg.hooks.swept(node)
-	}
-	return err
+	return nil
 }
 
 // replay makes Redis hold exactly node's share as this process knows it:
@@ -311,7 +334,7 @@ func (b *Backplane) replay(ctx context.Context, node string) error {
 		if r == 1 {
 			env := realtime.Envelope{Kind: realtime.KindMemberRemoved, Origin: b.cfg.Node,
 				Message: realtime.Message{App: key.App, Channel: key.Channel}, UserID: user, Conn: conn}
-			if err := b.Publish(ctx, env); err != nil {
+			if err := b.publish(ctx, env); err != nil {
 				return err
 			}
 		}

@@ -15,6 +15,12 @@ func (b *Backplane) Publish(ctx context.Context, env realtime.Envelope) error {
 	if b.closed.Load() {
 		return ErrClosed
 	}
+	return b.publish(ctx, env)
+}
+
+// publish sends env, also while the backplane closes (its share's members
+// are announced as they leave).
+func (b *Backplane) publish(ctx context.Context, env realtime.Envelope) error {
 	payload, err := json.Marshal(env)
 	if err != nil {
 		return fmt.Errorf("redis: encode envelope: %w", err)

@@ -189,10 +189,16 @@ func (b *Backplane) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the subscription and the heartbeat and closes the
-// connections. The node's share stays in Redis until the other nodes see
-// its heartbeat expire.
+// Close takes this process's share out of Redis (announcing the presence
+// members that leave with it), stops the subscription and the heartbeat and
+// closes the connections. Calls after Close fail with ErrClosed. A process
+// that dies without Close leaves its share until the other nodes see its
+// heartbeat expire.
 func (b *Backplane) Close() error {
+	return b.close(true)
+}
+
+func (b *Backplane) close(leave bool) error {
 	if !b.closed.CompareAndSwap(false, true) {
 		return nil
 	}
@@ -203,6 +209,15 @@ func (b *Backplane) Close() error {
 	b.hmu.Lock()
 	b.handlers = map[uint64]func(realtime.Envelope){}
 	b.hmu.Unlock()
+	if leave {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, node := range b.localNodes() {
+			if err := b.leave(ctx, node); err != nil {
+				b.fail(ctx, "remove the node's share at close", err)
+			}
+		}
+	}
 	return b.rdb.Close()
 }
 

@@ -208,8 +208,8 @@ func TestDeadNodeIsSwept(t *testing.T) {
 		t.Fatalf("channels: %v", got)
 	}
 
-	// Close stops the heartbeat and leaves the share in Redis, as a crash.
-	if err := dead.Close(); err != nil {
+	// The heartbeat stops and the share stays in Redis, as in a crash.
+	if err := dead.close(false); err != nil {
 		t.Fatal(err)
 	}
 	env := got.next(t)
@@ -227,6 +227,36 @@ func TestDeadNodeIsSwept(t *testing.T) {
 	case env := <-got:
 		t.Fatalf("unexpected envelope %+v (both is still on the survivor)", env)
 	default:
+	}
+}
+
+func TestCloseTakesTheShareAlong(t *testing.T) {
+	leaving := newTest(t, testConfig(shared(t), "leaving"))
+	stays := peer(t, leaving, "stays", nil)
+	got := subscribe(t, stays)
+	ctx := ctxT(t)
+	room := realtime.ChannelKey{App: "app", Channel: "presence-room"}
+	if _, err := leaving.PresenceAdd(ctx, room, "leaving", "1.1", realtime.Member{UserID: "u"}, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leaving.Occupy(ctx, room, "leaving", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := leaving.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Close returns after the share is gone: no waiting for a sweep.
+	if got := channels(t, stays, "app"); len(got) != 0 {
+		t.Fatalf("channels after Close: %v", got)
+	}
+	if got := members(t, stays, room); len(got) != 0 {
+		t.Fatalf("members after Close: %v", got)
+	}
+	if env := got.next(t); env.Kind != realtime.KindMemberRemoved || env.UserID != "u" {
+		t.Fatalf("got %+v, want member_removed of u", env)
+	}
+	if n, err := stays.rdb.SIsMember(ctx, stays.keys.nodes(), "leaving").Result(); err != nil || n {
+		t.Fatalf("the node is still listed: %v %v", n, err)
 	}
 }
 
