@@ -19,13 +19,14 @@ var _ = newRedisBackplane
 // included. It fails at start when Redis does not answer.
 func newRedisBackplane(ctx context.Context, a *app, cfg config.Redis) (realtime.Backplane, error) {
 	rc := redis.Config{URL: cfg.URL, Now: a.issuer.Now}
-	revs, err := wireRedisRevocations(ctx, a, rc)
-	if err != nil {
-		return nil, err
-	}
 	bp, err := redis.New(ctx, rc, a.log)
 	if err != nil {
 		return nil, fmt.Errorf("realtime.redis.url: %w", err)
+	}
+	revs, err := wireRedisRevocations(ctx, a, rc, bp)
+	if err != nil {
+		_ = bp.Close()
+		return nil, err
 	}
 	a.metrics.CounterFunc("gatehouse_backplane_background_errors_total",
 		"Failed background work of the Redis backplane: lost pub/sub connections, heartbeats, sweeps, revocation writes.",
@@ -35,14 +36,16 @@ func newRedisBackplane(ctx context.Context, a *app, cfg config.Redis) (realtime.
 
 // wireRedisRevocations puts a Redis-shared list in front of the local one.
 // Verifiers keep asking the local list (no Redis round trip per token or
-// cookie); it is filled from Redis at start and on every revocation any
-// node announces. A revocation a node missed while cut off from Redis closes
-// that node's sockets of the session when the node reconnects. The list
-// lives as long as the process, whether or not realtime apps are hosted.
-func wireRedisRevocations(ctx context.Context, a *app, rc redis.Config) (*redis.Revocations, error) {
+// cookie); it is loaded from Redis at start and fed by every node's
+// announcements. A revocation this node missed while cut off from Redis is
+// sent to the hubs again when the node reconnects, so its sockets of that
+// session close too. The list lives as long as the process, whether or not
+// realtime apps are hosted.
+func wireRedisRevocations(ctx context.Context, a *app, rc redis.Config, bp *redis.Backplane) (*redis.Revocations, error) {
 	missed := func(ctx context.Context, sid string) {
-		for _, f := range a.onRevoke {
-			f(ctx, sid)
+		env := realtime.Envelope{Kind: realtime.KindRevokeSession, Origin: bp.Node(), SID: sid}
+		if err := bp.Publish(ctx, env); err != nil {
+			a.log.WarnContext(ctx, "realtime: revoke a session missed while cut off from Redis", "err", err)
 		}
 	}
 	revs, err := redis.NewRevocations(ctx, rc, a.revocations, missed, a.log)
