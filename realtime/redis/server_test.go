@@ -161,7 +161,7 @@ func (s *redisServer) restart(t *testing.T) {
 
 // testConfig is a config with a key prefix of t's own and a fast heartbeat.
 func testConfig(url string, node string) Config {
-	return Config{URL: url, Node: node, KeyPrefix: fmt.Sprintf("test%d:", prefixes.Add(1)), Heartbeat: 50 * time.Millisecond}
+	return Config{URL: url, Node: node, KeyPrefix: fmt.Sprintf("test%d:", prefixes.Add(1)), Heartbeat: 100 * time.Millisecond}
 }
 
 func newTest(t *testing.T, cfg Config) *Backplane {
