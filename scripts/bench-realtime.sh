@@ -7,7 +7,7 @@
 # HTTP API), and delivery latency p50/p99 of LATENCY_EVENTS events to
 # SUBSCRIBERS sockets. Rounds alternate the servers; the table shows medians.
 #
-#   scripts/bench-realtime.sh                  # 3 rounds, about 3 minutes
+#   scripts/bench-realtime.sh                  # 5 rounds, about 4 minutes
 #   ROUNDS=1 CONNS=2000 scripts/bench-realtime.sh
 #
 # GATEHOUSE=binary runs `gatehouse dev` (the default when it serves the
@@ -19,13 +19,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 CONNS=${CONNS:-10000}
 SUBSCRIBERS=${SUBSCRIBERS:-2000}
-LATENCY_EVENTS=${LATENCY_EVENTS:-50}
+LATENCY_EVENTS=${LATENCY_EVENTS:-100}
+SPACING=${SPACING:-50ms}
 CPU_EVENTS=${CPU_EVENTS:-250}
 PAYLOAD=${PAYLOAD:-128}
-SETTLE=${SETTLE:-3s}
+SETTLE=${SETTLE:-2s}
 GATEHOUSE=${GATEHOUSE:-auto}
 BENCH_NICE=${BENCH_NICE:--10}
 SERVER_CPU=${SERVER_CPU:-1}
@@ -163,7 +164,7 @@ for round in $(seq "$ROUNDS"); do
 		echo "# round $round: $server (pid $server_pid, port $port)" >&2
 		"${prio[@]}" taskset -c "$CLIENT_CPU" "$work/loadgen" -name "$server" -pid "$server_pid" \
 			-url "http://127.0.0.1:$port" -app "$APP_ID:$APP_KEY:$APP_SECRET" \
-			-conns "$CONNS" -subscribers "$SUBSCRIBERS" -latency-events "$LATENCY_EVENTS" \
+			-conns "$CONNS" -subscribers "$SUBSCRIBERS" -latency-events "$LATENCY_EVENTS" -spacing "$SPACING" \
 			-cpu-events "$CPU_EVENTS" -payload "$PAYLOAD" -settle "$SETTLE" -budget 3m >>"$results"
 		stop_server
 	done

@@ -41,6 +41,12 @@ type fleet struct {
 	conns []*client
 }
 
+// sample is one timed delivery of event seq.
+type sample struct {
+	seq int
+	lat time.Duration
+}
+
 // client is one Pusher socket.
 type client struct {
 	f       *fleet
@@ -48,7 +54,7 @@ type client struct {
 	br      *bufio.Reader
 	channel string
 	buf     []byte
-	lat     []time.Duration // latencies recorded while f.recording
+	lat     []sample // latencies recorded while f.recording
 	closing atomic.Bool
 }
 
@@ -108,6 +114,7 @@ func (c *client) await(mark []byte) error {
 	}
 }
 
+// loop reads the socket until it closes.
 func (c *client) loop() {
 	for {
 		op, p, err := c.read()
@@ -117,27 +124,35 @@ func (c *client) loop() {
 			}
 			return
 		}
-		if op == ws.OpClose {
-			if !c.closing.Load() {
-				code := 0
-				if len(p) >= 2 {
-					code = int(binary.BigEndian.Uint16(p))
-				}
-				c.drop(fmt.Sprintf("server closed with %d %q", code, p[min(2, len(p)):]))
-			}
+		if !c.handle(op, p, time.Now()) {
 			return
 		}
-		if op != ws.OpText {
-			continue
+	}
+}
+
+// handle acts on one server message received at now; false means the
+// socket is done.
+func (c *client) handle(op ws.OpCode, p []byte, now time.Time) bool {
+	switch op {
+	case ws.OpClose:
+		if !c.closing.Load() {
+			code := 0
+			if len(p) >= 2 {
+				code = int(binary.BigEndian.Uint16(p))
+			}
+			c.drop(fmt.Sprintf("server closed with %d %q", code, p[min(2, len(p)):]))
 		}
+		return false
+	case ws.OpPing:
+		_ = c.write(ws.OpPong, append([]byte(nil), p...))
+	case ws.OpText:
 		if bytes.Contains(p, markBench) {
-			c.received(p)
-			continue
-		}
-		if bytes.Contains(p, markPing) {
+			c.received(p, now)
+		} else if bytes.Contains(p, markPing) {
 			_ = c.write(ws.OpText, []byte(`{"event":"pusher:pong","data":{}}`))
 		}
 	}
+	return true
 }
 
 func (c *client) drop(why string) {
@@ -147,24 +162,36 @@ func (c *client) drop(why string) {
 }
 
 // received handles a bench event; its data is "<seq> <unix nanos> <padding>".
-func (c *client) received(p []byte) {
-	now := time.Now()
+func (c *client) received(p []byte, now time.Time) {
 	if c.f.recording.Load() {
 		if i := bytes.Index(p, markData); i >= 0 {
 			d := p[i+len(markData):]
-			if sp := bytes.IndexByte(d, ' '); sp >= 0 {
-				d = d[sp+1:]
-				end := 0
-				for end < len(d) && d[end] >= '0' && d[end] <= '9' {
-					end++
-				}
-				if sent, err := strconv.ParseInt(string(d[:end]), 10, 64); err == nil {
-					c.lat = append(c.lat, now.Sub(time.Unix(0, sent)))
-				}
+			seq, d, ok1 := leadingInt(d)
+			sent, _, ok2 := leadingInt(d)
+			if ok1 && ok2 {
+				c.lat = append(c.lat, sample{seq: int(seq), lat: now.Sub(time.Unix(0, sent))})
 			}
 		}
 	}
 	c.f.delivered.Add(1)
+}
+
+// leadingInt parses the decimal number at the start of b and returns it
+// with the rest of b after one separating space.
+func leadingInt(b []byte) (int64, []byte, bool) {
+	var n int64
+	i := 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		n = n*10 + int64(b[i]-'0')
+		i++
+	}
+	if i == 0 {
+		return 0, b, false
+	}
+	if i < len(b) && b[i] == ' ' {
+		i++
+	}
+	return n, b[i:], true
 }
 
 // read returns the next complete message (or control frame) from the server.
@@ -232,8 +259,12 @@ func (c *client) read() (ws.OpCode, []byte, error) {
 
 // write sends one masked client frame.
 func (c *client) write(op ws.OpCode, p []byte) error {
-	f := ws.MaskFrameInPlace(ws.NewFrame(op, true, p))
-	return ws.WriteFrame(c.nc, f)
+	var b bytes.Buffer
+	if err := ws.WriteFrame(&b, ws.MaskFrameInPlace(ws.NewFrame(op, true, p))); err != nil {
+		return err
+	}
+	_, err := c.nc.Write(b.Bytes())
+	return err
 }
 
 // closeAll closes every socket without waiting for the server.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -107,18 +108,30 @@ type Result struct {
 	LoadedRSS      int64   `json:"loaded_rss_bytes"`
 	RSSPerConn     float64 `json:"rss_per_conn_bytes"`
 	ConnectSeconds float64 `json:"connect_seconds"`
+	// AfterRSS is read once the latency and CPU runs are over, sockets
+	// still open: what the traffic left behind.
+	AfterRSS        int64   `json:"after_rss_bytes"`
+	AfterRSSPerConn float64 `json:"after_rss_per_conn_bytes"`
 
 	CPUEvents        int     `json:"cpu_events"`
 	CPUDeliveries    int64   `json:"cpu_deliveries"`
 	CPUSeconds       float64 `json:"cpu_seconds"`
 	CPUWallSeconds   float64 `json:"cpu_wall_seconds"`
 	CPUPerDeliveryUS float64 `json:"cpu_per_delivery_us"`
+	// ClientCPUPerDeliveryUS is this client's own cost per delivery: when it
+	// nears the server's, latency measures the client.
+	ClientCPUPerDeliveryUS float64 `json:"client_cpu_per_delivery_us"`
 
 	LatencyEvents     int     `json:"latency_events"`
 	LatencyDeliveries int     `json:"latency_deliveries"`
 	P50MS             float64 `json:"p50_ms"`
 	P99MS             float64 `json:"p99_ms"`
 	MaxMS             float64 `json:"max_ms"`
+	// SpreadMS is the median over events of the time between an event's
+	// first and last delivery: how long one fan-out takes.
+	SpreadMS float64 `json:"spread_ms"`
+	// EventLastMS is each latency event's slowest delivery, in order.
+	EventLastMS []float64 `json:"event_last_ms"`
 
 	Dropped   int64  `json:"dropped"`
 	FirstDrop string `json:"first_drop,omitempty"`
@@ -175,12 +188,31 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	f.recording.Store(false)
 	var lat []time.Duration
+	first := make([]time.Duration, cfg.LatencyEvents)
+	last := make([]time.Duration, cfg.LatencyEvents)
+	for i := range first {
+		first[i] = time.Hour
+	}
 	f.mu.Lock()
 	for _, c := range f.conns {
-		lat = append(lat, c.lat...)
+		for _, s := range c.lat {
+			lat = append(lat, s.lat)
+			if s.seq >= 0 && s.seq < cfg.LatencyEvents {
+				first[s.seq] = min(first[s.seq], s.lat)
+				last[s.seq] = max(last[s.seq], s.lat)
+			}
+		}
 	}
 	f.mu.Unlock()
 	slices.Sort(lat)
+	spread := make([]time.Duration, cfg.LatencyEvents)
+	r.EventLastMS = make([]float64, cfg.LatencyEvents)
+	for i := range spread {
+		spread[i] = last[i] - first[i]
+		r.EventLastMS[i] = ms(last[i])
+	}
+	slices.Sort(spread)
+	r.SpreadMS = ms(spread[len(spread)/2])
 	r.LatencyEvents = cfg.LatencyEvents
 	r.LatencyDeliveries = len(lat)
 	if len(lat) > 0 {
@@ -195,6 +227,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	self0, _ := CPU(os.Getpid())
 	t0 := time.Now()
 	base = f.delivered.Load()
 	if err := pub.burst(ctx, f, cfg.CPUEvents, cfg.Window); err != nil {
@@ -204,12 +237,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	self1, _ := CPU(os.Getpid())
 	r.CPUWallSeconds = time.Since(t0).Seconds()
 	r.CPUEvents = cfg.CPUEvents
 	r.CPUDeliveries = f.delivered.Load() - base
 	r.CPUSeconds = (cpu1 - cpu0).Seconds()
 	r.CPUPerDeliveryUS = r.CPUSeconds * 1e6 / float64(r.CPUDeliveries)
+	r.ClientCPUPerDeliveryUS = (self1 - self0).Seconds() * 1e6 / float64(r.CPUDeliveries)
 	cfg.Log.Info("cpu", "server", cfg.Name, "us_per_delivery", r.CPUPerDeliveryUS)
+
+	sleep(ctx, cfg.Settle)
+	if r.AfterRSS, err = RSS(cfg.PID); err != nil {
+		return nil, err
+	}
+	r.AfterRSSPerConn = float64(r.AfterRSS-r.BaselineRSS) / float64(cfg.Conns)
 
 	r.Dropped = f.dropped.Load()
 	if v, ok := f.firstDrop.Load().(string); ok {

@@ -74,9 +74,12 @@ func Summarize(r io.Reader, w io.Writer) error {
 		format string
 	}{
 		{fmt.Sprintf("RSS per idle socket at %d sockets, KiB", first.Conns), func(r Result) float64 { return r.RSSPerConn / 1024 }, "%.1f"},
+		{"RSS per socket after the fan-out runs, KiB", func(r Result) float64 { return r.AfterRSSPerConn / 1024 }, "%.1f"},
 		{"server CPU per delivered message, µs", func(r Result) float64 { return r.CPUPerDeliveryUS }, "%.1f"},
 		{fmt.Sprintf("delivery latency p50 to %d subscribers, ms", first.Subscribers), func(r Result) float64 { return r.P50MS }, "%.1f"},
 		{fmt.Sprintf("delivery latency p99 to %d subscribers, ms", first.Subscribers), func(r Result) float64 { return r.P99MS }, "%.1f"},
+		{"fan-out spread (first to last delivery of one event), median, ms", func(r Result) float64 { return r.SpreadMS }, "%.1f"},
+		{"client CPU per delivered message (same client for both), µs", func(r Result) float64 { return r.ClientCPUPerDeliveryUS }, "%.1f"},
 		{"baseline RSS, MiB", func(r Result) float64 { return float64(r.BaselineRSS) / (1 << 20) }, "%.1f"},
 		{"time to open and subscribe all sockets, s", func(r Result) float64 { return r.ConnectSeconds }, "%.1f"},
 	}

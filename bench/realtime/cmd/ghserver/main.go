@@ -16,6 +16,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -26,7 +27,11 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:6101", "listen address (loopback)")
 	appSpec := flag.String("app", "bench:bench-key-4f1c2a:bench-secret-9d3e7b51c08a", "app as id:key:secret")
 	withPprof := flag.Bool("pprof", false, "serve /debug/pprof/ on the same address")
+	memRate := flag.Int("memprofilerate", 0, "runtime.MemProfileRate when not 0 (1 records every allocation)")
 	flag.Parse()
+	if *memRate != 0 {
+		runtime.MemProfileRate = *memRate
+	}
 	if err := run(*addr, *appSpec, *withPprof); err != nil {
 		fmt.Fprintln(os.Stderr, "ghserver:", err)
 		os.Exit(1)
