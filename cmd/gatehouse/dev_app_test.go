@@ -86,13 +86,13 @@ func TestDevAppOnlyWithoutConfiguredApps(t *testing.T) {
 }
 
 func TestBackplaneNames(t *testing.T) {
-	if bp, err := newBackplane(config.Realtime{Backplane: "memory"}); err != nil {
+	if bp, err := newBackplane(context.Background(), nil, config.Realtime{Backplane: "memory"}); err != nil {
 		t.Fatal(err)
 	} else {
 		_ = bp.Close()
 	}
-	for name, want := range map[string]string{"redis": "not built yet", "etcd": `unknown "etcd"`} {
-		_, err := newBackplane(config.Realtime{Backplane: name})
+	for name, want := range map[string]string{"etcd": `unknown "etcd"`} {
+		_, err := newBackplane(context.Background(), nil, config.Realtime{Backplane: name})
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "realtime.backplane") {
 			t.Errorf("%s: %v, want an error naming realtime.backplane with %q", name, err, want)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"gatehouse/config"
@@ -23,7 +22,7 @@ const demoChannel = "presence-lobby"
 // backplane readiness check, metrics, and the demo chat in dev.
 func wireRealtime(ctx context.Context, a *app) error {
 	cfg := a.cfg
-	bp, err := newBackplane(cfg.Realtime)
+	bp, err := newBackplane(ctx, a, cfg.Realtime)
 	if err != nil {
 		return err
 	}
@@ -117,12 +116,12 @@ func wireRealtime(ctx context.Context, a *app) error {
 
 // newBackplane builds the backplane realtime.backplane names; an unknown
 // name fails at start.
-func newBackplane(rc config.Realtime) (realtime.Backplane, error) {
+func newBackplane(ctx context.Context, a *app, rc config.Realtime) (realtime.Backplane, error) {
 	switch rc.Backplane {
 	case "", "memory":
 		return memory.New(memory.Config{}), nil
 	case "redis":
-		return nil, errors.New("realtime.backplane: redis is not built yet; use memory")
+		return newRedisBackplane(ctx, a, rc.Redis)
 	default:
 		return nil, fmt.Errorf("realtime.backplane: unknown %q (memory or redis)", rc.Backplane)
 	}

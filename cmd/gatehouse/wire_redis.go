@@ -10,9 +10,6 @@ import (
 	"gatehouse/realtime/redis"
 )
 
-// Until newBackplane calls it, this keeps staticcheck's unused check quiet.
-var _ = newRedisBackplane
-
 // newRedisBackplane connects the realtime layer to Redis (realtime.backplane:
 // redis) and makes revocations cross nodes, so that a session logged out on
 // one node is refused by every verifier of every node, those started later
