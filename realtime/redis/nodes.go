@@ -16,6 +16,7 @@ import (
 // channel and its presence connections.
 type share struct {
 	beating  bool // the heartbeat was written once
+	dirty    bool // a replay failed: Redis may miss part of the share
 	occ      map[realtime.ChannelKey]int
 	presence map[presenceConn]realtime.Member
 }
@@ -59,17 +60,33 @@ func (b *Backplane) recordPresence(node string, key realtime.ChannelKey, conn st
 	s.presence[pc] = realtime.Member{UserID: m.UserID, UserInfo: append([]byte(nil), m.UserInfo...)}
 }
 
-// localNodes returns the nodes this process beats for.
+// localNodes returns the nodes this process beats for: every node written
+// through it, also when its first heartbeat failed.
 func (b *Backplane) localNodes() []string {
 	b.shareMu.Lock()
 	defer b.shareMu.Unlock()
 	out := make([]string, 0, len(b.nodes))
-	for n, s := range b.nodes {
-		if s.beating {
-			out = append(out, n)
-		}
+	for n := range b.nodes {
+		out = append(out, n)
 	}
 	return out
+}
+
+func (b *Backplane) needsReplay(node string) bool {
+	b.shareMu.Lock()
+	defer b.shareMu.Unlock()
+	s := b.nodes[node]
+	return s != nil && (s.dirty || !s.beating)
+}
+
+func (b *Backplane) replayed(node string, err error) {
+	b.shareMu.Lock()
+	defer b.shareMu.Unlock()
+	s := b.shareOf(node)
+	s.dirty = err != nil
+	if err == nil {
+		s.beating = true
+	}
 }
 
 func (b *Backplane) heartbeatTTL() time.Duration { return deadAfter * b.cfg.Heartbeat }
@@ -129,12 +146,16 @@ func (b *Backplane) beatOnce(ctx context.Context) {
 			}
 			continue
 		}
-		if errors.Is(old.Err(), goredis.Nil) {
-			// The heartbeat had expired (this process stalled) or Redis
-			// restarted empty: the share may be gone, so write it again.
-			b.log.WarnContext(ctx, "redis backplane: heartbeat was missing, replaying the node's share", "node", node)
-			if err := b.replay(ctx, node); err != nil {
-				b.fail(ctx, "replay after a missed heartbeat", err)
+		missing := errors.Is(old.Err(), goredis.Nil)
+		if missing || b.needsReplay(node) {
+			// The heartbeat had expired (this process stalled), Redis
+			// restarted empty, or a write of the share failed: write it
+			// again.
+			if missing {
+				b.log.WarnContext(ctx, "redis backplane: heartbeat was missing, replaying the node's share", "node", node)
+			}
+			if err := b.replay(ctx, node); err != nil && ctx.Err() == nil {
+				b.fail(ctx, "replay", err)
 			}
 		}
 	}
@@ -272,7 +293,8 @@ func (b *Backplane) removeShare(ctx context.Context, node string, guard bool) er
 // counts are set, missing presence connections added (over the limit if
 // need be: they were admitted before), and connections Redis holds for the
 // node but the node does not are removed and announced.
-func (b *Backplane) replay(ctx context.Context, node string) error {
+func (b *Backplane) replay(ctx context.Context, node string) (err error) {
+	defer func() { b.replayed(node, err) }()
 	b.shareRW.Lock()
 	defer b.shareRW.Unlock()
 	b.shareMu.Lock()
@@ -287,7 +309,7 @@ func (b *Backplane) replay(ctx context.Context, node string) error {
 	}
 	b.shareMu.Unlock()
 
-	_, err := b.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+	_, err = b.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		p.Set(ctx, b.keys.heartbeat(node), "1", b.heartbeatTTL())
 		p.SAdd(ctx, b.keys.nodes(), node)
 		return nil

@@ -84,8 +84,8 @@ func (b *Backplane) resubscribed(ctx context.Context, first bool) {
 	go func() {
 		defer b.wg.Done()
 		for _, node := range b.localNodes() {
-			if err := b.replay(ctx, node); err != nil {
-				b.fail(ctx, "replay after reconnect", err)
+			if err := b.replay(ctx, node); err != nil && ctx.Err() == nil {
+				b.fail(ctx, "replay after reconnect; retried at the next heartbeat", err)
 			}
 		}
 	}()

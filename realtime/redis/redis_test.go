@@ -177,6 +177,29 @@ func TestSubscriptionSurvivesRedisRestart(t *testing.T) {
 	}
 }
 
+func TestCountsMadeWhileRedisIsDownAreWrittenLater(t *testing.T) {
+	srv := ownServer(t)
+	replayed, replays := notified()
+	cfg := testConfig(srv.url(), "a")
+	cfg.hooks = &hooks{replayed: replayed}
+	a := newTest(t, cfg)
+	ctx := ctxT(t)
+	key := realtime.ChannelKey{App: "app", Channel: "chat"}
+	srv.stop()
+	// The hub's subscription exists locally even though Redis missed it;
+	// "hub" is a node name the backplane has not written for yet.
+	if _, err := a.Occupy(ctx, key, "hub", 1); err == nil {
+		t.Fatal("Occupy succeeded without Redis")
+	}
+	if err := srv.start(); err != nil {
+		t.Fatal(err)
+	}
+	await(t, replays, "hub")
+	if got := channels(t, a, "app"); !reflect.DeepEqual(got, map[string]int{"chat": 1}) {
+		t.Fatalf("channels after Redis came back: %v", got)
+	}
+}
+
 func TestDeadNodeIsSwept(t *testing.T) {
 	swept, sweeps := notified()
 	survivor := newTest(t, testConfig(shared(t), "survivor"))
