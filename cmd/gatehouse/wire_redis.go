@@ -34,15 +34,15 @@ func newRedisBackplane(ctx context.Context, a *app, cfg config.Redis) (realtime.
 // wireRedisRevocations puts a Redis-shared list in front of the local one.
 // Verifiers keep asking the local list (no Redis round trip per token or
 // cookie); it is loaded from Redis at start and fed by every node's
-// announcements. A revocation this node missed while cut off from Redis is
-// sent to the hubs again when the node reconnects, so its sockets of that
-// session close too. The list lives as long as the process, whether or not
+// announcements. A revocation whose news did not travel (this node was cut
+// off from Redis, or Redis was down at the logout) is sent to the hubs again
+// once Redis answers, so every node's sockets of that session close. The list lives as long as the process, whether or not
 // realtime apps are hosted.
 func wireRedisRevocations(ctx context.Context, a *app, rc redis.Config, bp *redis.Backplane) (*redis.Revocations, error) {
 	missed := func(ctx context.Context, sid string) {
 		env := realtime.Envelope{Kind: realtime.KindRevokeSession, Origin: bp.Node(), SID: sid}
 		if err := bp.Publish(ctx, env); err != nil {
-			a.log.WarnContext(ctx, "realtime: revoke a session missed while cut off from Redis", "err", err)
+			a.log.WarnContext(ctx, "realtime: resend a revocation after a Redis outage", "err", err)
 		}
 	}
 	revs, err := redis.NewRevocations(ctx, rc, a.revocations, missed, a.log)

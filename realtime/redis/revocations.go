@@ -57,9 +57,11 @@ type Revocations struct {
 
 // NewRevocations connects to Redis, subscribes to the revocation channel
 // and loads every revoked session id into local before it returns. missed,
-// when not nil, is told of each revoked session id that a reload after a
-// lost connection found and the node had not heard of: the node may hold
-// sockets of that session and should close them.
+// when not nil, is told of each revoked session id whose sockets may still
+// be open because the news did not travel: one that a reload after a lost
+// connection found and this node had not heard of, and one revoked here
+// while Redis was down, once Redis took it (the hubs' revoke message was
+// lost then too). It should close the session's sockets on every node.
 func NewRevocations(ctx context.Context, cfg Config, local revocation.List, missed func(ctx context.Context, sid string), log *slog.Logger) (*Revocations, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -255,6 +257,10 @@ func (r *Revocations) flush(ctx context.Context) {
 				r.pending[sid] = until
 			}
 			r.mu.Unlock()
+			continue
+		}
+		if r.missed != nil {
+			r.missed(ctx, sid)
 		}
 	}
 }
