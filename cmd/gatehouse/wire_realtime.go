@@ -33,7 +33,13 @@ func wireRealtime(ctx context.Context, a *app) error {
 	}
 	counted := &countingBackplane{Backplane: bp}
 	l := cfg.Realtime.Limits
-	hub, err := realtime.New(ctx, realtime.Config{Limits: realtime.Limits{
+	// The hub takes the backplane's node id when it has one, so both name
+	// this process the same way in the backplane's state.
+	var node string
+	if n, ok := bp.(interface{ Node() string }); ok {
+		node = n.Node()
+	}
+	hub, err := realtime.New(ctx, realtime.Config{Node: node, Limits: realtime.Limits{
 		MaxConnections:        l.MaxConnections,
 		MaxMessageBytes:       l.MaxMessageBytes,
 		ClientEventsPerSecond: l.ClientEventsPerSecond,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -17,8 +18,9 @@ type countingBackplane struct {
 
 var _ realtime.Backplane = (*countingBackplane)(nil)
 
+// count records a failure; a full presence channel is an answer, not one.
 func (b *countingBackplane) count(err error) error {
-	if err != nil {
+	if err != nil && !errors.Is(err, realtime.ErrPresenceFull) {
 		b.errors.Add(1)
 	}
 	return err
