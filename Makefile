@@ -8,7 +8,7 @@ COMMIT      ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS     := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build dev test deps lint unit e2e bench fuzz clean
+.PHONY: all build dev test deps lint unit e2e bench bench-realtime fuzz clean
 
 all: build
 
@@ -38,6 +38,10 @@ e2e: build
 ## bench: the benchmarks behind BENCHMARKS.md.
 bench:
 	scripts/bench.sh
+
+## bench-realtime: sockets against soketi 1.6.1 in the same run (about 5 minutes).
+bench-realtime:
+	scripts/bench-realtime.sh
 
 ## fuzz: run every fuzz target briefly (FUZZTIME=30s by default).
 fuzz:
