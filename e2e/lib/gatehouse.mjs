@@ -24,6 +24,8 @@ export const gatehouseBin = process.env.GATEHOUSE_BIN
  *             (e.g. an IdP's redirect_uris)
  *   config    YAML string, or an object written as JSON (JSON is YAML), to
  *             a temp file passed as --config
+ *   publicUrl true: the config also sets server.public_url to the URL
+ *             the process listens on (a config of '' is just that line)
  *   dataDir   directory for --data-dir [a fresh temp dir, removed on stop];
  *             a path you pass is kept; false passes no --data-dir
  *   env       extra environment; GATEHOUSE_* variables of the outer
@@ -42,7 +44,7 @@ export const gatehouseBin = process.env.GATEHOUSE_BIN
  * readiness again.
  */
 export async function startGatehouse({
-  t, args = ['dev'], port, config, dataDir, env = {}, readyTimeout = 15000,
+  t, args = ['dev'], port, config, dataDir, env = {}, readyTimeout = 15000, publicUrl = false,
 } = {}) {
   if (!fs.existsSync(gatehouseBin)) {
     throw new Error(`${gatehouseBin} not found: build it with (cd .. && go build -o bin/gatehouse ./cmd/gatehouse) or set GATEHOUSE_BIN`);
@@ -61,12 +63,24 @@ export async function startGatehouse({
     madeDirs.push(cwd);
   }
   let configFile;
-  if (config !== undefined) {
+  if (config !== undefined || publicUrl) {
     const cdir = makeTempDir('gatehouse-e2e-config-');
     madeDirs.push(cdir);
     configFile = path.join(cdir, 'gatehouse.yaml');
-    fs.writeFileSync(configFile, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
   }
+  // Written before every launch: with publicUrl it names the current port.
+  const writeConfig = () => {
+    if (!configFile) return;
+    const url = `http://127.0.0.1:${listenPort}`;
+    let text;
+    if (typeof config === 'object' && config !== null) {
+      const c = publicUrl ? { ...config, server: { ...config.server, public_url: url } } : config;
+      text = JSON.stringify(c, null, 2);
+    } else {
+      text = (publicUrl ? `server: {public_url: "${url}"}\n` : '') + (config ?? '');
+    }
+    fs.writeFileSync(configFile, text);
+  };
   const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
   const pickedPort = port === undefined;
   let listenPort = port ?? await freePort();
@@ -84,6 +98,7 @@ export async function startGatehouse({
 
   async function launch() {
     for (let attempt = 0; ; attempt++) {
+      writeConfig();
       child = spawnTracked(gatehouseBin, argv(), { name: 'gatehouse', env: runEnv, baseEnv, cwd });
       const url = `http://127.0.0.1:${listenPort}`;
       try {

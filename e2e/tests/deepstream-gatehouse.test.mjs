@@ -3,62 +3,18 @@
 // Valve permissions decide from the serverData gatehouse returned.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SignJWT, decodeJwt, importPKCS8 } from 'jose';
 import { startDeepstream, deepstreamClient } from '../lib/deepstream.mjs';
-import { CookieJar, location, parseForm } from '../lib/http.mjs';
-import { freePort } from '../lib/free-port.mjs';
-import { makeTempDir, spawnTracked } from '../lib/proc.mjs';
+import { startGatehouse } from '../lib/gatehouse.mjs';
+import { devCookie } from '../lib/devidp.mjs';
+import { mintToken } from '../lib/jwt.mjs';
 import { poll, withTimeout } from '../lib/wait.mjs';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const binary = process.env.GATEHOUSE_BIN || path.join(root, 'bin', 'gatehouse');
-const run = promisify(execFile);
-
-/** startGatehouse runs `gatehouse dev` with config on a free port until the test ends. */
-async function startGatehouse(t, config = '') {
-  assert.ok(fs.existsSync(binary), `${binary} missing: go build -o bin/gatehouse ./cmd/gatehouse`);
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const dataDir = makeTempDir('gatehouse-ds-');
-  const file = path.join(dataDir, 'gatehouse.yaml');
-  fs.writeFileSync(file, `server: {public_url: "${base}"}\n${config}`);
-  const gh = spawnTracked(binary, ['dev', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir, '--config', file], { name: 'gatehouse' });
-  t.after(() => gh.stop());
-  await poll(async () => (await fetch(base + '/readyz').catch(() => ({}))).status === 200, { timeout: 15000, what: 'gatehouse /readyz' })
-    .catch((e) => { throw new Error(`${e.message}\n${gh.output()}`); });
-  return { base, dataDir, file, gh };
-}
-
-/** mint runs `gatehouse token mint` against the server's config and keys. */
-async function mint(gh, args) {
-  const { stdout } = await run(binary, ['token', 'mint', '--config', gh.file, '--data-dir', gh.dataDir, ...args]);
-  return stdout.trim();
-}
-
-/** devLogin logs name in through the dev identity provider and returns the Cookie header. */
-async function devLogin(base, name, roles = []) {
-  const jar = new CookieJar();
-  let res = await jar.fetch(`${base}/auth/login?provider=dev&return_to=/`);
-  assert.equal(res.status, 302, 'login redirects to the dev IdP');
-  res = await jar.fetch(location(res, base));
-  const form = parseForm(await res.text(), base);
-  const body = new URLSearchParams({ ...form.fields, username: name });
-  for (const r of roles) body.append('role', r);
-  res = await jar.fetch(form.action, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-  assert.equal(res.status, 302, 'dev IdP redirects back');
-  res = await jar.fetch(location(res, form.action));
-  assert.equal(res.status, 302, `callback sets the session: ${res.status}`);
-  return jar.header(base);
-}
 
 /** expiredToken signs, with the server's own ES256 key, a token that expired two minutes ago. */
 async function expiredToken(gh) {
-  const jwks = await (await fetch(gh.base + '/.well-known/jwks.json')).json();
+  const jwks = await (await fetch(gh.url + '/.well-known/jwks.json')).json();
   const jwk = jwks.keys.find((k) => k.alg === 'ES256');
   const dir = path.join(gh.dataDir, 'keys');
   const pemFile = fs.readdirSync(dir).find((f) => /es256/i.test(f));
@@ -68,7 +24,7 @@ async function expiredToken(gh) {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ sub: 'late', anon: false, roles: [], groups: [], permissions: [] })
     .setProtectedHeader({ alg: 'ES256', kid: jwk.kid, typ: 'at+jwt' })
-    .setIssuer(gh.base).setAudience('realtime').setIssuedAt(now - 600).setNotBefore(now - 600)
+    .setIssuer(gh.url).setAudience('realtime').setIssuedAt(now - 600).setNotBefore(now - 600)
     .setExpirationTime(now - 120).setJti('expired-e2e').sign(key);
 }
 
@@ -106,11 +62,11 @@ function watchDenied(client) {
 }
 
 test('deepstream logins through the gatehouse webhook, with Valve deciding from serverData', async (t) => {
-  const gh = await startGatehouse(t, 'deepstream: {enabled: true}\n');
-  const ds = await startDeepstream({ t, webhookUrl: `${gh.base}/webhooks/deepstream`, permissions });
+  const gh = await startGatehouse({ t, publicUrl: true, config: 'deepstream: {enabled: true}\n' });
+  const ds = await startDeepstream({ t, webhookUrl: `${gh.url}/webhooks/deepstream`, permissions });
 
   await t.test('minted operator token', async () => {
-    const tok = await mint(gh, ['--sub', 'svc-1', '--name', 'Service', '--role', 'admin', '--perm', 'realtime:publisher:write:topic:private-*']);
+    const tok = await mintToken(gh, ['--sub', 'svc-1', '--name', 'Service', '--role', 'admin', '--perm', 'realtime:publisher:write:topic:private-*']);
     const c = deepstreamClient(ds.url, { t });
     const data = await login(c, { token: tok });
     assert.equal(data.name, 'Service');
@@ -123,7 +79,7 @@ test('deepstream logins through the gatehouse webhook, with Valve deciding from 
   });
 
   await t.test('anonymous token from /token/anonymous', async () => {
-    const res = await fetch(`${gh.base}/token/anonymous`, { method: 'POST' });
+    const res = await fetch(`${gh.url}/token/anonymous`, { method: 'POST' });
     assert.equal(res.status, 200);
     const { access_token: tok } = await res.json();
     const c = deepstreamClient(ds.url, { t });
@@ -137,7 +93,7 @@ test('deepstream logins through the gatehouse webhook, with Valve deciding from 
   });
 
   await t.test('session cookie forwarded in the upgrade headers', async () => {
-    const cookie = await devLogin(gh.base, 'ada', ['admin']);
+    const cookie = await devCookie(gh.url, 'ada', ['admin']);
     const c = deepstreamClient(ds.url, { t, socketOptions: { headers: { cookie } } });
     const data = await login(c, {});
     assert.equal(data.name, 'ada');
@@ -158,7 +114,7 @@ test('deepstream logins through the gatehouse webhook, with Valve deciding from 
   });
 
   await t.test('tampered and expired tokens are refused with the text reason', async () => {
-    const good = await mint(gh, ['--sub', 'svc-2']);
+    const good = await mintToken(gh, ['--sub', 'svc-2']);
     const parts = good.split('.');
     const tampered = [parts[0], Buffer.from(JSON.stringify({ ...decodeJwt(good), sub: 'root' })).toString('base64url'), parts[2]].join('.');
     for (const [what, tok] of [['tampered', tampered], ['expired', await expiredToken(gh)], ['garbage', 'x.y.z']]) {
@@ -168,17 +124,17 @@ test('deepstream logins through the gatehouse webhook, with Valve deciding from 
   });
 
   await t.test('decisions are counted', async () => {
-    const m = await (await fetch(`${gh.base}/metrics`)).text();
+    const m = await (await fetch(`${gh.url}/metrics`)).text();
     assert.match(m, /gatehouse_webhook_decisions_total\{decision="allow",front="deepstream"\} [4-9]/);
     assert.match(m, /gatehouse_webhook_decisions_total\{decision="deny",front="deepstream"\} [4-9]/);
   });
 });
 
 test('deepstream webhook off: deepstream refuses every login', async (t) => {
-  const gh = await startGatehouse(t, 'deepstream: {enabled: false}\n');
-  const res = await fetch(`${gh.base}/webhooks/deepstream`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+  const gh = await startGatehouse({ t, publicUrl: true, config: 'deepstream: {enabled: false}\n' });
+  const res = await fetch(`${gh.url}/webhooks/deepstream`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
   assert.equal(res.status, 404);
-  const ds = await startDeepstream({ t, webhookUrl: `${gh.base}/webhooks/deepstream`, permissions });
+  const ds = await startDeepstream({ t, webhookUrl: `${gh.url}/webhooks/deepstream`, permissions });
   const c = deepstreamClient(ds.url, { t });
   assert.ok((await login(c, {})).refused);
 });

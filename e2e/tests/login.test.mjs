@@ -3,36 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { launchBrowser } from '../lib/browser.mjs';
 import { startOidcProvider } from '../lib/oidc.mjs';
 import { freePort } from '../lib/free-port.mjs';
-import { makeTempDir, spawnTracked } from '../lib/proc.mjs';
-import { poll } from '../lib/wait.mjs';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const binary = process.env.GATEHOUSE_BIN || path.join(root, 'bin', 'gatehouse');
-
-/** startGatehouse runs `gatehouse <mode>` on a free port until the test ends and waits for /readyz. */
-async function startGatehouse(t, mode, { port, config, dataDir = makeTempDir('gatehouse-login-') } = {}) {
-  assert.ok(fs.existsSync(binary), `${binary} missing: go build -o bin/gatehouse ./cmd/gatehouse`);
-  const args = [mode, '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir];
-  if (config) {
-    const file = path.join(dataDir, 'gatehouse.yaml');
-    fs.writeFileSync(file, config);
-    args.push('--config', file);
-  }
-  const gh = spawnTracked(binary, args, { name: `gatehouse-${mode}` });
-  t.after(() => gh.stop());
-  const base = `http://127.0.0.1:${port}`;
-  // /readyz turns 200 once every provider's discovery succeeded.
-  await poll(async () => (await fetch(base + '/readyz')).status === 200, { timeout: 15000, what: `${base}/readyz` })
-    .catch((e) => { throw new Error(`${e.message}\n${gh.output()}`); });
-  return { base, gh };
-}
+import { startGatehouse } from '../lib/gatehouse.mjs';
 
 /** getToken clicks the account page's button and returns the token it shows. */
 async function getToken(page) {
@@ -57,7 +32,10 @@ test('login through oidc-provider in Chromium, token, logout, dead cookie', asyn
     client: { post_logout_redirect_uris: [base + '/logged-out'] },
   });
   const key = (n) => crypto.randomBytes(n).toString('base64');
-  const { gh } = await startGatehouse(t, 'serve', {
+  // /readyz turns 200 once every provider's discovery succeeded.
+  const gh = await startGatehouse({
+    t,
+    args: ['serve'],
     port,
     config: `
 server: {public_url: "${base}"}
@@ -132,8 +110,7 @@ policy:
 });
 
 test('login through the built-in dev identity provider in Chromium', async (t) => {
-  const port = await freePort();
-  const { base } = await startGatehouse(t, 'dev', { port });
+  const { url: base } = await startGatehouse({ t, args: ['dev'] });
   const b = await launchBrowser({ t, timeout: 15000 });
   const { page } = b;
   await page.goto(base + '/login');

@@ -10,19 +10,14 @@
 // subscribe frame with an id (acknowledged by the server).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import Pusher from 'pusher';
 import PusherJS from 'pusher-js';
 import { RealtimeClient } from 'realtime-pubsub-client';
 import WS from 'ws';
-import { gatehouseBin, startGatehouse } from '../lib/gatehouse.mjs';
+import { startGatehouse } from '../lib/gatehouse.mjs';
+import { anonymousToken, mintToken } from '../lib/jwt.mjs';
+import { pusherJsOptions, pusherServer } from '../lib/realtime.mjs';
 import { waitForEvent, withTimeout } from '../lib/wait.mjs';
 
-const run = promisify(execFile);
 const ALL = ['realtime:subscriber:read:topic:*', 'realtime:publisher:write:topic:*'];
 
 /** start runs `gatehouse dev`; every client opened through it is closed before gatehouse stops. */
@@ -34,26 +29,9 @@ async function start(t) {
   return gh;
 }
 
-/** mint runs `gatehouse token mint` with the dev server's keys and issuer. */
-async function mint(gh, sub, perms, { ttl } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-mint-'));
-  try {
-    const cfg = path.join(dir, 'mint.yaml');
-    fs.writeFileSync(cfg, `server: {public_url: "${gh.url}"}\n`);
-    const args = ['token', 'mint', '--config', cfg, '--data-dir', gh.dataDir, '--sub', sub];
-    for (const p of perms) args.push('--perm', p);
-    if (ttl) args.push('--ttl', ttl);
-    const { stdout } = await run(gatehouseBin, args, { timeout: 10000 });
-    return stdout.trim();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function anonymousToken(gh) {
-  const res = await gh.fetch('/token/anonymous', { method: 'POST' });
-  assert.equal(res.status, 200);
-  return (await res.json()).access_token;
+/** mint mints a token for sub with perms (and ttl) with the dev server's keys and issuer. */
+function mint(gh, sub, perms, { ttl } = {}) {
+  return mintToken(gh, ['--sub', sub, ...perms.flatMap((p) => ['--perm', p]), ...(ttl ? ['--ttl', ttl] : [])]);
 }
 
 /**
@@ -100,10 +78,7 @@ function next(client, topic, messageType, ms = 5000) {
 
 function pusherClient(gh, token) {
   const app = gh.devApp();
-  const c = new PusherJS(app.key, {
-    cluster: 'x', wsHost: '127.0.0.1', wsPort: gh.port, forceTLS: false, enabledTransports: ['ws'], disableStats: true,
-    channelAuthorization: { endpoint: `${gh.url}/pusher/auth`, transport: 'ajax', headers: { Authorization: `Bearer ${token}` } },
-  });
+  const c = new PusherJS(app.key, pusherJsOptions(gh, token));
   gh.closers.unshift(() => c.disconnect());
   return c;
 }
@@ -237,7 +212,7 @@ test('pubsub-client ↔ pusher-js: topic publishes reach Pusher subscribers and 
   // Pusher HTTP API → topic.
   await subscribe(topicClient, 'public-bridge');
   const fromAPI = next(topicClient, 'public-bridge', 'api-event');
-  const sdk = new Pusher({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(gh.port), useTLS: false });
+  const sdk = pusherServer(gh, app);
   await sdk.trigger('public-bridge', 'api-event', { from: 'sdk' });
   assert.deepEqual((await fromAPI).data.payload, { from: 'sdk' });
 

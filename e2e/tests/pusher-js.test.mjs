@@ -4,81 +4,25 @@
 // deciding by the dev policy (SPEC §1, §6).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Pusher from 'pusher';
 import PusherJS from 'pusher-js';
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import WebSocket from 'ws';
-import { gatehouseBin, startGatehouse } from '../lib/gatehouse.mjs';
-import { CookieJar, location, parseForm } from '../lib/http.mjs';
+import { startGatehouse } from '../lib/gatehouse.mjs';
+import { sessionToken } from '../lib/devidp.mjs';
+import { anonymousToken, mintToken } from '../lib/jwt.mjs';
+import { pusherJsOptions, pusherServer, releaseCloseTimer } from '../lib/realtime.mjs';
 import { waitForEvent, withTimeout } from '../lib/wait.mjs';
-
-const run = promisify(execFile);
-
-/** devLogin logs name in through the dev identity provider over HTTP and returns the Cookie header. */
-async function devLogin(base, name, roles = []) {
-  const jar = new CookieJar();
-  let res = await jar.fetch(`${base}/auth/login?provider=dev&return_to=/`);
-  res = await jar.fetch(location(res, base));
-  const form = parseForm(await res.text(), base);
-  const body = new URLSearchParams({ ...form.fields, username: name });
-  for (const r of roles) body.append('role', r);
-  res = await jar.fetch(form.action, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-  res = await jar.fetch(location(res, form.action));
-  assert.equal(res.status, 302, 'session set');
-  return jar.header(base);
-}
-
-/** sessionToken logs name in and returns a realtime token minted from the session. */
-async function sessionToken(gh, name, roles = []) {
-  const cookie = await devLogin(gh.url, name, roles);
-  const res = await gh.fetch('/token', { method: 'POST', headers: { cookie, origin: gh.url } });
-  assert.equal(res.status, 200, await res.clone().text());
-  return (await res.json()).access_token;
-}
-
-async function anonymousToken(gh) {
-  const res = await gh.fetch('/token/anonymous', { method: 'POST' });
-  assert.equal(res.status, 200);
-  return (await res.json()).access_token;
-}
 
 /**
  * connect opens a pusher-js client to gatehouse with token as the Bearer
- * credential of its authorization calls. pusher-js 8 throws without
- * `cluster` even when wsHost is given, hence cluster: 'x'.
+ * credential of its authorization and user authentication calls.
  */
 async function connect(t, gh, app, token) {
   if (!gh.clients) throw new Error('start gatehouse with start(t)');
-  const headers = token ? { Authorization: `Bearer ${token}` } : {};
-  const client = new PusherJS(app.key, {
-    cluster: 'x',
-    wsHost: '127.0.0.1',
-    wsPort: gh.port,
-    forceTLS: false,
-    enabledTransports: ['ws'],
-    disableStats: true,
-    channelAuthorization: { endpoint: `${gh.url}/pusher/auth`, transport: 'ajax', headers },
-    userAuthentication: { endpoint: `${gh.url}/pusher/user-auth`, transport: 'ajax', headers },
-  });
+  const client = new PusherJS(app.key, pusherJsOptions(gh, token, { userAuth: true }));
   gh.clients.push(client);
   await waitForEvent(client.connection, 'connected', 5000);
   assert.match(client.connection.socket_id, /^\d+\.\d+$/);
   return client;
-}
-
-/**
- * releaseCloseTimer works around a quirk of the WebSocket client bundled in
- * pusher-js's Node build (faye-websocket): when the server refuses a socket
- * (pusher:error 4000-4099), pusher-js calls close() on it, which arms a 30 s
- * timer that nothing clears even after the server has closed the socket, so
- * node stays alive 30 s longer.
- */
-function releaseCloseTimer(socket) {
-  if (socket && socket._closeTimer) clearTimeout(socket._closeTimer);
 }
 
 /** subscribed subscribes and resolves once it succeeded (with the presence members), rejecting on an error. */
@@ -111,10 +55,6 @@ async function start(t) {
   return gh;
 }
 
-function server(gh, app) {
-  return new Pusher({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(gh.port), useTLS: false });
-}
-
 test('pusher-js: public channel receives an event the SDK triggers, data intact', async (t) => {
   const gh = await start(t);
   const app = gh.devApp();
@@ -122,7 +62,7 @@ test('pusher-js: public channel receives an event the SDK triggers, data intact'
   const { ch } = await subscribed(client, 'public-news');
   const got = waitForEvent(ch, 'headline', 5000);
   const data = { title: 'Gatehouse hosts pusher-js', n: 1, nested: { ü: 'ünïcode ✓' } };
-  const res = await server(gh, app).trigger('public-news', 'headline', data);
+  const res = await pusherServer(gh, app).trigger('public-news', 'headline', data);
   assert.equal(res.status, 200);
   assert.deepEqual(await got, data);
 });
@@ -176,7 +116,7 @@ test('pusher-js: presence with two clients sees members, member_added and member
   assert.equal(a.ch.members.count, 1);
 
   // The HTTP API sees the same member list.
-  const res = await server(gh, app).get({ path: '/channels/presence-room/users' });
+  const res = await pusherServer(gh, app).get({ path: '/channels/presence-room/users' });
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { users: [{ id: 'dev|alice' }] });
 });
@@ -212,22 +152,6 @@ test('pusher-js: client events reach the other subscriber with user_id and are n
   assert.equal(e.data?.code ?? e.error?.data?.code, 4301, JSON.stringify(e));
 });
 
-/**
- * mintToken runs `gatehouse token mint` against the dev server's keys (its
- * data dir) and issuer: a service token for sub with no sid.
- */
-async function mintToken(gh, sub, name) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-mint-'));
-  try {
-    const cfg = path.join(dir, 'mint.yaml');
-    fs.writeFileSync(cfg, `server: {public_url: "${gh.url}"}\n`);
-    const { stdout } = await run(gatehouseBin, ['token', 'mint', '--config', cfg, '--data-dir', gh.dataDir, '--sub', sub, '--name', name], { timeout: 10000 });
-    return stdout.trim();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 async function signedIn(t, gh, app, token, id) {
   const client = await connect(t, gh, app, token);
   client.signin();
@@ -241,10 +165,10 @@ async function signedIn(t, gh, app, token, id) {
 test('pusher-js: signin through /pusher/user-auth, sendToUser and terminate_connections', async (t) => {
   const gh = await start(t);
   const app = gh.devApp();
-  const client = await signedIn(t, gh, app, await mintToken(gh, 'grace', 'Grace'), 'grace');
+  const client = await signedIn(t, gh, app, await mintToken(gh, ['--sub', 'grace', '--name', 'Grace']), 'grace');
   assert.deepEqual(client.user.user_data.user_info, { name: 'Grace' });
 
-  const sdk = server(gh, app);
+  const sdk = pusherServer(gh, app);
   const got = waitForEvent(client.user, 'note', 5000);
   const res = await sdk.sendToUser('grace', 'note', { hello: 'grace' });
   assert.equal(res.status, 200);
@@ -265,7 +189,7 @@ test('pusher-js: a signed-in dev IdP user (sub "dev|name") gets server-to-user e
   const app = gh.devApp();
   const client = await signedIn(t, gh, app, await sessionToken(gh, 'grace'), 'dev|grace');
   const got = waitForEvent(client.user, 'note', 5000);
-  const res = await server(gh, app).sendToUser('dev|grace', 'note', { hello: 'grace' });
+  const res = await pusherServer(gh, app).sendToUser('dev|grace', 'note', { hello: 'grace' });
   assert.equal(res.status, 200);
   assert.deepEqual(await got, { hello: 'grace' });
 });

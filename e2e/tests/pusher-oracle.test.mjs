@@ -4,17 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Pusher from 'pusher';
-import { CookieJar, location, parseForm } from '../lib/http.mjs';
-import { freePort } from '../lib/free-port.mjs';
-import { makeTempDir, spawnTracked } from '../lib/proc.mjs';
-import { poll } from '../lib/wait.mjs';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const binary = process.env.GATEHOUSE_BIN || path.join(root, 'bin', 'gatehouse');
+import { startGatehouse } from '../lib/gatehouse.mjs';
+import { devCookie, devLogin, sessionToken } from '../lib/devidp.mjs';
 
 const app = {
   id: 'chat',
@@ -22,33 +14,6 @@ const app = {
   secret: '7ad3773142a6692b25b8',
   masterKey: crypto.randomBytes(32).toString('base64'),
 };
-
-async function startGatehouse(t, config) {
-  assert.ok(fs.existsSync(binary), `${binary} missing: go build -o bin/gatehouse ./cmd/gatehouse`);
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const dataDir = makeTempDir('gatehouse-pusher-');
-  const file = path.join(dataDir, 'gatehouse.yaml');
-  fs.writeFileSync(file, `server: {public_url: "${base}"}\n${config}`);
-  const gh = spawnTracked(binary, ['dev', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir, '--config', file], { name: 'gatehouse' });
-  t.after(() => gh.stop());
-  await poll(async () => (await fetch(base + '/readyz').catch(() => ({}))).status === 200, { timeout: 15000, what: 'gatehouse /readyz' })
-    .catch((e) => { throw new Error(`${e.message}\n${gh.output()}`); });
-  return { base };
-}
-
-async function devLogin(base, name, roles = []) {
-  const jar = new CookieJar();
-  let res = await jar.fetch(`${base}/auth/login?provider=dev&return_to=/`);
-  res = await jar.fetch(location(res, base));
-  const form = parseForm(await res.text(), base);
-  const body = new URLSearchParams({ ...form.fields, username: name });
-  for (const r of roles) body.append('role', r);
-  res = await jar.fetch(form.action, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-  res = await jar.fetch(location(res, form.action));
-  assert.equal(res.status, 302, 'session set');
-  return jar.header(base);
-}
 
 /** post sends a form the way pusher-js 8's ajax authorizer does. */
 async function post(base, p, fields, headers = {}) {
@@ -62,7 +27,7 @@ async function post(base, p, fields, headers = {}) {
 }
 
 test('pusher SDK oracle agrees with /pusher/auth and /pusher/user-auth', async (t) => {
-  const gh = await startGatehouse(t, `apps:
+  const gh = await startGatehouse({ t, publicUrl: true, config: `apps:
   - {id: ${app.id}, key: "${app.key}", secret: "${app.secret}", encryption_master_key: "${app.masterKey}"}
 policy:
   anonymous: {subscribe: ["public-*", "presence-lobby"]}
@@ -70,12 +35,11 @@ policy:
     - when: {authenticated: true}
       subscribe: ["public-*", "private-chat", "private-cache-*", "private-encrypted-*", "presence-*", "private-user-{sub}"]
       publish: ["private-chat"]
-`);
+` });
   const oracle = new Pusher({ appId: app.id, key: app.key, secret: app.secret, encryptionMasterKeyBase64: app.masterKey, cluster: 'mt1' });
-  const cookie = await devLogin(gh.base, 'ada');
-  const tokRes = await fetch(`${gh.base}/token`, { method: 'POST', headers: { cookie, origin: gh.base } });
-  assert.equal(tokRes.status, 200, 'session token for the Bearer case');
-  const { access_token: bearer } = await tokRes.json();
+  const jar = await devLogin(gh.url, 'ada');
+  const cookie = jar.header(gh.url);
+  const bearer = await sessionToken(gh, jar); // for the Bearer case
 
   const cases = [
     { name: 'private, cookie', channel: 'private-chat', socket: '1234.1234', headers: { cookie } },
@@ -87,7 +51,7 @@ policy:
   ];
   for (const c of cases) {
     await t.test(c.name, async () => {
-      const ours = await post(gh.base, '/pusher/auth', { socket_id: c.socket, channel_name: c.channel }, c.headers);
+      const ours = await post(gh.url, '/pusher/auth', { socket_id: c.socket, channel_name: c.channel }, c.headers);
       assert.equal(ours.status, 200, ours.text);
       const presenceData = ours.json.channel_data ? JSON.parse(ours.json.channel_data) : undefined;
       const theirs = oracle.authorizeChannel(c.socket, c.channel, presenceData);
@@ -102,7 +66,7 @@ policy:
 
   await t.test('signin', async () => {
     for (const headers of [{ cookie }, { authorization: `Bearer ${bearer}` }]) {
-      const ours = await post(gh.base, '/pusher/user-auth', { socket_id: '1234.1234' }, headers);
+      const ours = await post(gh.url, '/pusher/user-auth', { socket_id: '1234.1234' }, headers);
       assert.equal(ours.status, 200, ours.text);
       const theirs = oracle.authenticateUser('1234.1234', JSON.parse(ours.json.user_data));
       assert.equal(ours.text, JSON.stringify(theirs));
@@ -120,13 +84,13 @@ policy:
       ['foreign origin with cookie', { socket_id: '1.1', channel_name: 'private-chat' }, { cookie, origin: 'https://evil.example' }, 403, 'access_denied'],
     ];
     for (const [what, fields, headers, status, code] of cases) {
-      const r = await post(gh.base, '/pusher/auth', fields, headers);
+      const r = await post(gh.url, '/pusher/auth', fields, headers);
       assert.equal(r.status, status, `${what}: ${r.status} ${r.text}`);
       assert.equal(r.json.error, code, what);
       assert.doesNotMatch(r.text, /signature|expired|kid/i, `${what}: no detail in the body`);
     }
     // Anonymous callers may take what the policy's anonymous grants cover.
-    const anon = await post(gh.base, '/pusher/auth', { socket_id: '2.2', channel_name: 'presence-lobby' });
+    const anon = await post(gh.url, '/pusher/auth', { socket_id: '2.2', channel_name: 'presence-lobby' });
     assert.equal(anon.status, 200, anon.text);
     const data = JSON.parse(anon.json.channel_data);
     assert.match(data.user_id, /^anon:/);
@@ -134,19 +98,19 @@ policy:
   });
 
   await t.test('CORS preflight for a configured origin only', async () => {
-    const ok = await fetch(`${gh.base}/pusher/auth`, { method: 'OPTIONS', headers: { origin: gh.base, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    const ok = await fetch(`${gh.url}/pusher/auth`, { method: 'OPTIONS', headers: { origin: gh.url, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
     assert.equal(ok.status, 204);
-    assert.equal(ok.headers.get('access-control-allow-origin'), gh.base);
+    assert.equal(ok.headers.get('access-control-allow-origin'), gh.url);
     assert.equal(ok.headers.get('access-control-allow-credentials'), 'true');
-    const no = await fetch(`${gh.base}/pusher/auth`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const no = await fetch(`${gh.url}/pusher/auth`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
     assert.equal(no.headers.get('access-control-allow-origin'), null);
   });
 });
 
 test('encrypted channels need a master key', async (t) => {
-  const gh = await startGatehouse(t, `apps:\n  - {id: plain, key: "plainkey", secret: "plain-secret-0123456789"}\n`);
-  const cookie = await devLogin(gh.base, 'bob');
-  const r = await post(gh.base, '/pusher/auth', { socket_id: '1.2', channel_name: 'private-encrypted-x' }, { cookie });
+  const gh = await startGatehouse({ t, publicUrl: true, config: `apps:\n  - {id: plain, key: "plainkey", secret: "plain-secret-0123456789"}\n` });
+  const cookie = await devCookie(gh.url, 'bob');
+  const r = await post(gh.url, '/pusher/auth', { socket_id: '1.2', channel_name: 'private-encrypted-x' }, { cookie });
   assert.equal(r.status, 400);
   assert.equal(r.json.error, 'invalid_request');
 });

@@ -3,9 +3,10 @@
 // requests with a wrong secret refused. pusher-js clients receive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Pusher from 'pusher';
 import PusherJS from 'pusher-js';
 import { startGatehouse } from '../lib/gatehouse.mjs';
+import { anonymousToken } from '../lib/jwt.mjs';
+import { pusherJsOptions, pusherServer } from '../lib/realtime.mjs';
 import { waitForEvent, withTimeout } from '../lib/wait.mjs';
 
 /**
@@ -18,17 +19,9 @@ async function start(t) {
   t.after(() => { for (const c of clients) c.disconnect(); });
   const gh = await startGatehouse({ t });
   const app = gh.devApp();
-  const sdk = (over = {}) => new Pusher({
-    appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(gh.port), useTLS: false, ...over,
-  });
+  const sdk = (over = {}) => pusherServer(gh, app, over);
   async function client(token) {
-    const c = new PusherJS(app.key, {
-      cluster: 'x', wsHost: '127.0.0.1', wsPort: gh.port, forceTLS: false, enabledTransports: ['ws'], disableStats: true,
-      channelAuthorization: {
-        endpoint: `${gh.url}/pusher/auth`, transport: 'ajax',
-        headers: token ? { Authorization: `Bearer ${token}` } : {},
-      },
-    });
+    const c = new PusherJS(app.key, pusherJsOptions(gh, token));
     clients.push(c);
     await waitForEvent(c.connection, 'connected', 5000);
     return c;
@@ -40,12 +33,6 @@ async function subscribed(c, name) {
   const ch = c.subscribe(name);
   await waitForEvent(ch, 'pusher:subscription_succeeded', 5000);
   return ch;
-}
-
-async function anonymousToken(gh) {
-  const res = await gh.fetch('/token/anonymous', { method: 'POST' });
-  assert.equal(res.status, 200);
-  return (await res.json()).access_token;
 }
 
 /** refusedStatus resolves with the HTTP status the SDK's promise rejects with. */

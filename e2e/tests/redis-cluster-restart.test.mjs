@@ -3,10 +3,10 @@
 // Redis, and events cross nodes again (docs/redis.md, failure behaviour).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Pusher from 'pusher';
 import PusherJS from 'pusher-js';
 import { startGatehouse } from '../lib/gatehouse.mjs';
 import { redisCommand } from '../lib/redis.mjs';
+import { pusherJsOptions, pusherServer } from '../lib/realtime.mjs';
 import { freePort } from '../lib/free-port.mjs';
 import { makeTempDir, spawnTracked } from '../lib/proc.mjs';
 import { poll, waitForEvent } from '../lib/wait.mjs';
@@ -59,14 +59,12 @@ test('a redis-server restart: readiness follows Redis, the share is written back
   const a = await startGatehouse({ t, config });
   const b = await startGatehouse({ t, config });
 
-  const c = new PusherJS(app.key, {
-    cluster: 'x', wsHost: '127.0.0.1', wsPort: a.port, forceTLS: false, enabledTransports: ['ws'], disableStats: true,
-  });
+  const c = new PusherJS(app.key, pusherJsOptions(a));
   t.after(() => c.disconnect());
   await waitForEvent(c.connection, 'connected', 5000);
   const news = c.subscribe('news');
   await waitForEvent(news, 'pusher:subscription_succeeded', 5000);
-  const sdk = new Pusher({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(b.port), useTLS: false });
+  const sdk = pusherServer(b, app);
   const counted = async () => {
     const info = await (await sdk.get({ path: '/channels/news', params: { info: 'subscription_count' } })).json();
     return info.subscription_count === 1;

@@ -2,14 +2,15 @@
 // events, presence and revocation cross nodes (SPEC §2, §7, §9).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Pusher from 'pusher';
 import PusherJS from 'pusher-js';
-import WebSocket from 'ws';
 import { startGatehouse } from '../lib/gatehouse.mjs';
 import { startRedis } from '../lib/redis.mjs';
 import { freePort } from '../lib/free-port.mjs';
 import { makeTempDir } from '../lib/proc.mjs';
-import { CookieJar, location, parseForm } from '../lib/http.mjs';
+import { devLogin, logout, sessionToken } from '../lib/devidp.mjs';
+import {
+  pusherAuth, pusherJsOptions, pusherServer, refusedTopicSocket, releaseCloseTimer, topicSocket,
+} from '../lib/realtime.mjs';
 import { waitForEvent, withTimeout } from '../lib/wait.mjs';
 
 const app = { id: 'cluster', key: 'cluster-key', secret: 'cluster-secret-0123456789', client_events: true };
@@ -37,37 +38,9 @@ async function cluster(t, count) {
   return { redis, nodes, start };
 }
 
-/** devLogin logs name in on node gh through the dev identity provider and returns the cookie jar. */
-async function devLogin(gh, name) {
-  const jar = new CookieJar();
-  let res = await jar.fetch(`${gh.url}/auth/login?provider=dev&return_to=/`);
-  res = await jar.fetch(location(res, gh.url));
-  const form = parseForm(await res.text(), gh.url);
-  res = await jar.fetch(form.action, {
-    method: 'POST',
-    body: new URLSearchParams({ ...form.fields, username: name }),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  });
-  res = await jar.fetch(location(res, form.action));
-  assert.equal(res.status, 302, 'session set');
-  return jar;
-}
-
-async function sessionToken(gh, jar) {
-  const res = await jar.fetch(`${gh.url}/token`, { method: 'POST', headers: { origin: gh.url } });
-  assert.equal(res.status, 200);
-  return (await res.json()).access_token;
-}
-
 /** client opens pusher-js on node gh, authorizing channels there with token. */
 function client(t, gh, token) {
-  const c = new PusherJS(app.key, {
-    cluster: 'x', wsHost: '127.0.0.1', wsPort: gh.port, forceTLS: false, enabledTransports: ['ws'], disableStats: true,
-    channelAuthorization: {
-      endpoint: `${gh.url}/pusher/auth`, transport: 'ajax',
-      headers: token ? { Authorization: `Bearer ${token}` } : {},
-    },
-  });
+  const c = new PusherJS(app.key, pusherJsOptions(gh, token));
   t.after(() => c.disconnect());
   return c;
 }
@@ -83,7 +56,7 @@ test('an event published through the HTTP API of node B reaches a pusher-js clie
   const { nodes: [a, b] } = await cluster(t, 2);
   const { ch } = await subscribed(client(t, a), 'news');
   const got = waitForEvent(ch, 'headline', 5000);
-  const sdk = new Pusher({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(b.port), useTLS: false });
+  const sdk = pusherServer(b, app);
   const data = { title: 'über', n: 1 };
   const res = await sdk.trigger('news', 'headline', data);
   assert.equal(res.status, 200);
@@ -97,8 +70,8 @@ test('an event published through the HTTP API of node B reaches a pusher-js clie
 
 test('presence members are shared by the nodes', async (t) => {
   const { nodes: [a, b] } = await cluster(t, 2);
-  const ada = client(t, a, await sessionToken(a, await devLogin(a, 'ada')));
-  const bob = client(t, b, await sessionToken(a, await devLogin(a, 'bob')));
+  const ada = client(t, a, await sessionToken(a, await devLogin(a.url, 'ada')));
+  const bob = client(t, b, await sessionToken(a, await devLogin(a.url, 'bob')));
 
   const { ch: adaRoom } = await subscribed(ada, 'presence-room');
   const added = waitForEvent(adaRoom, 'pusher:member_added', 5000);
@@ -114,7 +87,7 @@ test('presence members are shared by the nodes', async (t) => {
 
 test('logout on node A closes the session\'s sockets on node B within 1 s; every node refuses its token after, one started later too', async (t) => {
   const { nodes: [a, b], start } = await cluster(t, 2);
-  const jar = await devLogin(a, 'ada');
+  const jar = await devLogin(a.url, 'ada');
   const token = await sessionToken(a, jar);
 
   // A Pusher socket on B, bound to the session by B's /pusher/auth, and a
@@ -124,42 +97,22 @@ test('logout on node A closes the session\'s sockets on node B within 1 s; every
   const pusherClosed = new Promise((resolve) => {
     ada.connection.bind('state_change', ({ current }) => { if (current !== 'connected') resolve(Date.now()); });
   });
-  const ws = new WebSocket(`ws://127.0.0.1:${b.port}/apps/${app.id}?access_token=${encodeURIComponent(token)}`);
-  const topicClosed = new Promise((resolve) => ws.once('close', (code) => resolve({ code, at: Date.now() })));
-  const welcome = await withTimeout(new Promise((resolve, reject) => {
-    ws.once('message', (m) => resolve(JSON.parse(m.toString())));
-    ws.once('error', reject);
-  }), 5000, 'topic welcome');
-  assert.equal(welcome.messageType, 'welcome');
+  const { closed: topicClosed } = await topicSocket(b, token, app.id);
 
-  const res = await jar.fetch(`${a.url}/auth/logout`, {
-    method: 'POST',
-    headers: { origin: a.url, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ return_to: '/' }),
-  });
+  const res = await logout(a.url, jar);
   const loggedOut = Date.now();
   assert.ok([302, 303].includes(res.status), `logout: ${res.status}`);
   const [pAt, tc] = await withTimeout(Promise.all([pusherClosed, topicClosed]), 1000, 'sockets on node B closed after logout on node A');
   assert.ok(pAt - loggedOut <= 1000 && tc.at - loggedOut <= 1000);
   assert.equal(tc.code, 4003);
-  const sock = ada.connection.connection?.transport?.socket;
-  if (sock && sock._closeTimer) clearTimeout(sock._closeTimer);
+  releaseCloseTimer(ada.connection.connection?.transport?.socket);
 
   // Node B, and a node started after the logout, refuse the token.
   const c = await start();
   for (const gh of [b, c]) {
-    const auth = await fetch(`${gh.url}/pusher/auth`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ socket_id: '123.456', channel_name: 'presence-room' }),
-    });
+    const auth = await pusherAuth(gh, token, 'presence-room');
     assert.equal(auth.status, 401, `${gh.url} /pusher/auth with the revoked token`);
-    const again = new WebSocket(`ws://127.0.0.1:${gh.port}/apps/${app.id}?access_token=${encodeURIComponent(token)}`);
-    again.on('error', () => {});
-    const refused = await withTimeout(new Promise((resolve) => {
-      again.once('close', (code) => resolve(code));
-      again.once('unexpected-response', (_req, r) => { resolve(r.statusCode); again.terminate(); });
-    }), 5000, 'refusal of a revoked token');
+    const refused = await refusedTopicSocket(gh, token, app.id);
     assert.ok(refused === 401 || (refused >= 4000 && refused < 5000), `${gh.url} refused with ${refused}`);
   }
   for (const gh of [a, b, c]) assert.doesNotMatch(gh.output(), /panic/);

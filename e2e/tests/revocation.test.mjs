@@ -6,46 +6,10 @@ import assert from 'node:assert/strict';
 import PusherJS from 'pusher-js';
 import WebSocket from 'ws';
 import { startGatehouse } from '../lib/gatehouse.mjs';
-import { CookieJar, location, parseForm } from '../lib/http.mjs';
+import { devLogin, logout, sessionToken } from '../lib/devidp.mjs';
+import { claims } from '../lib/jwt.mjs';
+import { pusherAuth, pusherJsOptions, refusedTopicSocket, releaseCloseTimer, topicSocket } from '../lib/realtime.mjs';
 import { waitForEvent, withTimeout } from '../lib/wait.mjs';
-
-/** devLogin logs name in through the dev identity provider over HTTP and returns the cookie jar. */
-async function devLogin(base, name) {
-  const jar = new CookieJar();
-  let res = await jar.fetch(`${base}/auth/login?provider=dev&return_to=/`);
-  res = await jar.fetch(location(res, base));
-  const form = parseForm(await res.text(), base);
-  res = await jar.fetch(form.action, {
-    method: 'POST',
-    body: new URLSearchParams({ ...form.fields, username: name }),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  });
-  res = await jar.fetch(location(res, form.action));
-  assert.equal(res.status, 302, 'session set');
-  return jar;
-}
-
-async function sessionToken(gh, jar) {
-  const res = await jar.fetch(`${gh.url}/token`, { method: 'POST', headers: { origin: gh.url } });
-  assert.equal(res.status, 200);
-  return (await res.json()).access_token;
-}
-
-function claims(token) {
-  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
-}
-
-/** topicSocket opens a JWT-topic socket and resolves once the welcome frame arrived. */
-async function topicSocket(gh, token) {
-  const ws = new WebSocket(`ws://127.0.0.1:${gh.port}/apps/dev?access_token=${encodeURIComponent(token)}`);
-  const closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString(), at: Date.now() })));
-  const first = await withTimeout(new Promise((resolve, reject) => {
-    ws.once('message', (m) => resolve(JSON.parse(m.toString())));
-    ws.once('error', reject);
-  }), 5000, 'topic welcome');
-  assert.equal(first.messageType, 'welcome');
-  return { ws, closed };
-}
 
 test('logout closes the session\'s Pusher and topic sockets within 1 s; its token is refused after', async (t) => {
   const clients = [];
@@ -61,10 +25,7 @@ test('logout closes the session\'s Pusher and topic sockets within 1 s; its toke
   const otherToken = await sessionToken(gh, await devLogin(gh.url, 'bob'));
 
   const pusher = (tok) => {
-    const c = new PusherJS(app.key, {
-      cluster: 'x', wsHost: '127.0.0.1', wsPort: gh.port, forceTLS: false, enabledTransports: ['ws'], disableStats: true,
-      channelAuthorization: { endpoint: `${gh.url}/pusher/auth`, transport: 'ajax', headers: { Authorization: `Bearer ${tok}` } },
-    });
+    const c = new PusherJS(app.key, pusherJsOptions(gh, tok));
     clients.push(c);
     return c;
   };
@@ -87,11 +48,7 @@ test('logout closes the session\'s Pusher and topic sockets within 1 s; its toke
   const bystander = await topicSocket(gh, otherToken);
 
   const left = waitForEvent(bobLobby, 'pusher:member_removed', 5000);
-  const res = await jar.fetch(`${gh.url}/auth/logout`, {
-    method: 'POST',
-    headers: { origin: gh.url, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ return_to: '/' }),
-  });
+  const res = await logout(gh.url, jar);
   const loggedOut = Date.now();
   assert.ok([302, 303].includes(res.status), `logout: ${res.status}`);
 
@@ -110,26 +67,9 @@ test('logout closes the session\'s Pusher and topic sockets within 1 s; its toke
   bystander.ws.close();
 
   // The revoked session's token opens nothing any more.
-  const auth = await fetch(`${gh.url}/pusher/auth`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ socket_id: '123.456', channel_name: 'presence-lobby' }),
-  });
+  const auth = await pusherAuth(gh, token, 'presence-lobby');
   assert.equal(auth.status, 401);
-  const again = new WebSocket(`ws://127.0.0.1:${gh.port}/apps/dev?access_token=${encodeURIComponent(token)}`);
-  again.on('error', () => {}); // terminate() after a refused handshake emits one
-  const refused = await withTimeout(new Promise((resolve) => {
-    again.once('close', (code) => resolve(code));
-    again.once('unexpected-response', (_req, r) => { resolve(r.statusCode); again.terminate(); });
-  }), 5000, 'refusal of a revoked token');
+  const refused = await refusedTopicSocket(gh, token);
   assert.ok(refused === 401 || (refused >= 4000 && refused < 5000), `refused with ${refused}`);
   assert.doesNotMatch(gh.output(), /panic/);
 });
-
-/**
- * releaseCloseTimer: after a refusal, pusher-js's bundled WebSocket client
- * arms a 30 s close timer nothing clears; release it so node can exit.
- */
-function releaseCloseTimer(socket) {
-  if (socket && socket._closeTimer) clearTimeout(socket._closeTimer);
-}
