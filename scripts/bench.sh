@@ -18,6 +18,7 @@ awk '
   name=$1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
   for (i=2;i<=NF;i++) if ($(i+1)=="ns/op") { v[name]=v[name] " " $i }
   for (i=2;i<=NF;i++) if ($(i+1)=="allocs/op") { a[name]=$i }
+  for (i=2;i<=NF;i++) if ($(i+1) ~ /pct-of-floor$/) { key=name " " $(i+1); if (!(key in rseen)) { rseen[key]=1; ridx[++rn]=key }; r[key]=r[key] " " $i }
   if (!(name in seen)) { seen[name]=1; idx[++n]=name }
 }
 function median(s,   arr, k, m, i, j, t) {
@@ -35,5 +36,11 @@ END {
       if (f in v) ratio=sprintf("%.0f %%", 100*median(v[f])/med)
     }
     printf "| %s | %.0f | %s | %s |\n", k, med, a[k], ratio
+  }
+  if (rn > 0) {
+    print ""
+    print "| interleaved benchmark | metric | median | runs |"
+    print "|---|---|---:|---|"
+    for (x=1;x<=rn;x++) { k=ridx[x]; split(k, kp, " "); printf "| %s | %s | %.1f %% |%s |\n", kp[1], kp[2], median(r[k]), r[k] }
   }
 }' "$out"
