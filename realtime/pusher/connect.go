@@ -35,11 +35,7 @@ func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appKey, 
 		s.refuse(c, CodeUnauthorized, "Source address refused")
 		return
 	}
-	ss := &session{srv: s, app: a, id: s.hub.NewConnID(), ws: c}
-	ss.codec = plainCodec
-	if c.Compressed() {
-		ss.codec = deflateCodec
-	}
+	ss := &session{srv: s, app: a, id: s.hub.NewConnID(), ws: c, codec: codecs.For(c.Compressed())}
 	if err := s.hub.Register(ss, a.ID); err != nil {
 		if errors.Is(err, realtime.ErrOverCapacity) {
 			s.refuse(c, CodeOverCapacity, "Over capacity")

@@ -1,32 +1,16 @@
 package pusher
 
 import (
-	"gatehouse/realtime/internal/jsonenc"
 	"strconv"
 
 	"gatehouse/realtime"
-	"gatehouse/realtime/wsconn"
+	"gatehouse/realtime/internal/framing"
+	"gatehouse/realtime/internal/jsonenc"
 )
 
-// Codecs of this protocol: the JSON text of an event, and the two frame
-// variants built from it. A fan-out encodes the JSON once and frames it once
-// per variant.
-var (
-	jsonCodec    = realtime.NewCodec("pusher-json", encodeEvent)
-	plainCodec   = realtime.NewCodec("pusher", func(ev *realtime.Event) []byte { return frameOf(ev, false) })
-	deflateCodec = realtime.NewCodec("pusher-deflate", func(ev *realtime.Event) []byte { return frameOf(ev, true) })
-)
-
-func frameOf(ev *realtime.Event, deflate bool) []byte {
-	p := ev.Encode(jsonCodec)
-	if p == nil {
-		return nil
-	}
-	if deflate {
-		return wsconn.CompressedTextFrame(p)
-	}
-	return wsconn.TextFrame(p)
-}
+// codecs encode each event once per fan-out and frame it once per
+// permessage-deflate variant.
+var codecs = framing.New("pusher", encodeEvent)
 
 // encodeEvent renders a hub event as the Pusher frame pusher-js expects.
 func encodeEvent(ev *realtime.Event) []byte {

@@ -42,10 +42,7 @@ func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appID, c
 		s.log.DebugContext(ctx, "topics: upgrade failed", "err", err)
 		return
 	}
-	ss := &session{srv: s, app: appID, id: newConnID(s.hub), ws: c, codec: plainCodec}
-	if c.Compressed() {
-		ss.codec = deflateCodec
-	}
+	ss := &session{srv: s, app: appID, id: newConnID(s.hub), ws: c, codec: codecs.For(c.Compressed())}
 	if err := s.hub.Register(ss, appID); err != nil {
 		s.refuse(c, CodeTryAgain, "over capacity")
 		return

@@ -2,33 +2,17 @@ package topics
 
 import (
 	"encoding/json"
-	"gatehouse/realtime/internal/jsonenc"
 	"strconv"
 	"unicode/utf8"
 
 	"gatehouse/realtime"
-	"gatehouse/realtime/wsconn"
+	"gatehouse/realtime/internal/framing"
+	"gatehouse/realtime/internal/jsonenc"
 )
 
-// Codecs of this protocol: the JSON text of a message frame, and the two
-// WebSocket frame variants built from it. A fan-out encodes the JSON once
-// and frames it once per variant, whichever protocol published it.
-var (
-	jsonCodec    = realtime.NewCodec("topics-json", encodeEvent)
-	plainCodec   = realtime.NewCodec("topics", func(ev *realtime.Event) []byte { return frameOf(ev, false) })
-	deflateCodec = realtime.NewCodec("topics-deflate", func(ev *realtime.Event) []byte { return frameOf(ev, true) })
-)
-
-func frameOf(ev *realtime.Event, deflate bool) []byte {
-	p := ev.Encode(jsonCodec)
-	if p == nil {
-		return nil
-	}
-	if deflate {
-		return wsconn.CompressedTextFrame(p)
-	}
-	return wsconn.TextFrame(p)
-}
+// codecs encode each event once per fan-out and frame it once per
+// permessage-deflate variant.
+var codecs = framing.New("topics", encodeEvent)
 
 // encodeEvent renders a published hub message for topic subscribers.
 // Presence changes of Pusher channels are not part of this protocol.
