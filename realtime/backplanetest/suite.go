@@ -42,11 +42,13 @@ func Run(t *testing.T, newBackplane func(t *testing.T) realtime.Backplane) {
 	}
 }
 
-type sink chan realtime.Envelope
+// Sink collects the envelopes a subscription delivers.
+type Sink chan realtime.Envelope
 
-func subscribe(t *testing.T, bp realtime.Backplane) sink {
+// Subscribe subscribes to bp for the rest of the test.
+func Subscribe(t *testing.T, bp realtime.Backplane) Sink {
 	t.Helper()
-	ch := make(sink, 1024)
+	ch := make(Sink, 4096)
 	stop, err := bp.Subscribe(context.Background(), func(env realtime.Envelope) { ch <- env })
 	if err != nil {
 		t.Fatalf("Subscribe: %v", err)
@@ -55,7 +57,8 @@ func subscribe(t *testing.T, bp realtime.Backplane) sink {
 	return ch
 }
 
-func (s sink) next(t *testing.T) realtime.Envelope {
+// Next returns the next envelope, failing the test after Wait.
+func (s Sink) Next(t *testing.T) realtime.Envelope {
 	t.Helper()
 	select {
 	case env := <-s:
@@ -79,30 +82,30 @@ func msg(i int) realtime.Envelope {
 }
 
 func testPublishReachesEverySubscriber(t *testing.T, bp realtime.Backplane) {
-	a, b := subscribe(t, bp), subscribe(t, bp)
+	a, b := Subscribe(t, bp), Subscribe(t, bp)
 	publish(t, bp, msg(1))
-	for _, s := range []sink{a, b} {
-		if got := s.next(t); got.Message.Data != "1" {
+	for _, s := range []Sink{a, b} {
+		if got := s.Next(t); got.Message.Data != "1" {
 			t.Fatalf("got %+v", got)
 		}
 	}
 }
 
 func testPublishKeepsOrder(t *testing.T, bp realtime.Backplane) {
-	s := subscribe(t, bp)
+	s := Subscribe(t, bp)
 	const n = 200
 	for i := 0; i < n; i++ {
 		publish(t, bp, msg(i))
 	}
 	for i := 0; i < n; i++ {
-		if got := s.next(t); got.Message.Data != fmt.Sprint(i) {
+		if got := s.Next(t); got.Message.Data != fmt.Sprint(i) {
 			t.Fatalf("envelope %d carries %q", i, got.Message.Data)
 		}
 	}
 }
 
 func testEnvelopeRoundTrip(t *testing.T, bp realtime.Backplane) {
-	s := subscribe(t, bp)
+	s := Subscribe(t, bp)
 	want := []realtime.Envelope{
 		{Kind: realtime.KindPublish, Origin: "node-a", Message: realtime.Message{App: "a", Channel: "presence-x",
 			Name: "client-ü", Data: "{\"x\":\"\\u0000 é \U0001F600\"}\n", UserID: "u1", Except: "1.2", Sender: "1.2", SenderSub: "auth0|42", ID: "m1"}},
@@ -117,7 +120,7 @@ func testEnvelopeRoundTrip(t *testing.T, bp realtime.Backplane) {
 		publish(t, bp, env)
 	}
 	for _, w := range want {
-		got := s.next(t)
+		got := s.Next(t)
 		if string(got.UserInfo) != string(w.UserInfo) {
 			t.Fatalf("user_info: got %s, want %s", got.UserInfo, w.UserInfo)
 		}
@@ -135,9 +138,9 @@ func testStopEndsDelivery(t *testing.T, bp realtime.Backplane) {
 		t.Fatal(err)
 	}
 	stop()
-	live := subscribe(t, bp)
+	live := Subscribe(t, bp)
 	publish(t, bp, msg(1))
-	live.next(t) // delivered to the live subscriber, so the stopped one had its chance
+	live.Next(t) // delivered to the live subscriber, so the stopped one had its chance
 	select {
 	case env := <-stopped:
 		t.Fatalf("stopped subscriber got %+v", env)

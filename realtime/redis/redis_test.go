@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gatehouse/realtime"
+	"gatehouse/realtime/backplanetest"
 )
 
 const wait = 5 * time.Second
@@ -19,30 +20,6 @@ func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-type sink chan realtime.Envelope
-
-func subscribe(t *testing.T, b realtime.Backplane) sink {
-	t.Helper()
-	ch := make(sink, 4096)
-	stop, err := b.Subscribe(ctxT(t), func(env realtime.Envelope) { ch <- env })
-	if err != nil {
-		t.Fatalf("Subscribe: %v", err)
-	}
-	t.Cleanup(stop)
-	return ch
-}
-
-func (s sink) next(t *testing.T) realtime.Envelope {
-	t.Helper()
-	select {
-	case env := <-s:
-		return env
-	case <-time.After(wait):
-		t.Fatal("no envelope delivered in time")
-		return realtime.Envelope{}
-	}
 }
 
 func msg(from string, i int) realtime.Envelope {
@@ -105,7 +82,7 @@ func await(t *testing.T, ch chan string, node string) {
 func TestOnePublishersOrderAcrossNodes(t *testing.T) {
 	a := newTest(t, testConfig(shared(t), "a"))
 	b := peer(t, a, "b", nil)
-	got := subscribe(t, b)
+	got := backplanetest.Subscribe(t, b)
 	const n = 500
 	var wg sync.WaitGroup
 	for _, from := range []*Backplane{a, b} {
@@ -123,7 +100,7 @@ func TestOnePublishersOrderAcrossNodes(t *testing.T) {
 	wg.Wait()
 	next := map[string]int{}
 	for i := 0; i < 2*n; i++ {
-		env := got.next(t)
+		env := got.Next(t)
 		if want := fmt.Sprint(next[env.Origin]); env.Message.Data != want {
 			t.Fatalf("from %s: got %s, want %s", env.Origin, env.Message.Data, want)
 		}
@@ -137,7 +114,7 @@ func TestSubscriptionSurvivesRedisRestart(t *testing.T) {
 	cfg := testConfig(srv.url(), "a")
 	cfg.hooks = &hooks{replayed: replayed}
 	a := newTest(t, cfg)
-	got := subscribe(t, a)
+	got := backplanetest.Subscribe(t, a)
 	ctx := ctxT(t)
 
 	key := realtime.ChannelKey{App: "app", Channel: "presence-room"}
@@ -166,7 +143,7 @@ func TestSubscriptionSurvivesRedisRestart(t *testing.T) {
 	if err := b.Publish(ctx, msg("b", 7)); err != nil {
 		t.Fatal(err)
 	}
-	if env := got.next(t); env.Message.Data != "7" {
+	if env := got.Next(t); env.Message.Data != "7" {
 		t.Fatalf("got %+v", env)
 	}
 	if err := a.Ping(ctx); err != nil {
@@ -205,7 +182,7 @@ func TestDeadNodeIsSwept(t *testing.T) {
 	survivor := newTest(t, testConfig(shared(t), "survivor"))
 	dead := peer(t, survivor, "dead", nil)
 	watcher := peer(t, survivor, "watcher", &hooks{swept: swept})
-	got := subscribe(t, watcher)
+	got := backplanetest.Subscribe(t, watcher)
 	ctx := ctxT(t)
 
 	room := realtime.ChannelKey{App: "app", Channel: "presence-room"}
@@ -235,7 +212,7 @@ func TestDeadNodeIsSwept(t *testing.T) {
 	if err := dead.close(false); err != nil {
 		t.Fatal(err)
 	}
-	env := got.next(t)
+	env := got.Next(t)
 	if env.Kind != realtime.KindMemberRemoved || env.UserID != "gone" || env.Conn != "1.1" || env.Message.Channel != "presence-room" {
 		t.Fatalf("sweep announced %+v, want member_removed of gone", env)
 	}
@@ -256,7 +233,7 @@ func TestDeadNodeIsSwept(t *testing.T) {
 func TestCloseTakesTheShareAlong(t *testing.T) {
 	leaving := newTest(t, testConfig(shared(t), "leaving"))
 	stays := peer(t, leaving, "stays", nil)
-	got := subscribe(t, stays)
+	got := backplanetest.Subscribe(t, stays)
 	ctx := ctxT(t)
 	room := realtime.ChannelKey{App: "app", Channel: "presence-room"}
 	if _, err := leaving.PresenceAdd(ctx, room, "leaving", "1.1", realtime.Member{UserID: "u"}, 10); err != nil {
@@ -275,7 +252,7 @@ func TestCloseTakesTheShareAlong(t *testing.T) {
 	if got := members(t, stays, room); len(got) != 0 {
 		t.Fatalf("members after Close: %v", got)
 	}
-	if env := got.next(t); env.Kind != realtime.KindMemberRemoved || env.UserID != "u" {
+	if env := got.Next(t); env.Kind != realtime.KindMemberRemoved || env.UserID != "u" {
 		t.Fatalf("got %+v, want member_removed of u", env)
 	}
 	if n, err := stays.rdb.SIsMember(ctx, stays.keys.nodes(), "leaving").Result(); err != nil || n {
