@@ -3,10 +3,11 @@ package keys
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"gatehouse/internal/securefile"
 )
 
 // Spec names one configured key file.
@@ -60,26 +61,17 @@ func LoadDir(dir string, algs []string) (*Set, error) {
 }
 
 func loadOrGenerate(path, alg string) (*Key, error) {
-	data, err := os.ReadFile(path)
-	if err == nil {
-		return ParsePEM("", alg, data)
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	data, err := securefile.LoadOrCreate(path, func() ([]byte, error) {
+		k, err := Generate(alg)
+		if err != nil {
+			return nil, err
+		}
+		return k.MarshalPEM()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}
-	k, err := Generate(alg)
-	if err != nil {
-		return nil, err
-	}
-	if err := WriteFile(path, k); err != nil {
-		if errors.Is(err, fs.ErrExist) { // another process won the race: use its key
-			if data, rerr := os.ReadFile(path); rerr == nil {
-				return ParsePEM("", alg, data)
-			}
-		}
-		return nil, err
-	}
-	return k, nil
+	return ParsePEM("", alg, data)
 }
 
 // WriteFile saves the key's private PEM to path with mode 0600, atomically,
@@ -89,25 +81,8 @@ func WriteFile(path string, k *Key) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".key-*")
-	if err != nil {
+	if err := securefile.Write(path, data); err != nil {
 		return fmt.Errorf("keys: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("keys: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("keys: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	// Link fails if path exists, so two processes racing never clobber a key.
-	if err := os.Link(tmp.Name(), path); err != nil {
-		return fmt.Errorf("keys: save %s: %w", path, err)
 	}
 	return nil
 }

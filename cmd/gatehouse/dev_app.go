@@ -7,11 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 
 	"gatehouse/config"
+	"gatehouse/internal/securefile"
 )
 
 // devAppID is the id of the realtime app `gatehouse dev` adds when the
@@ -51,32 +50,18 @@ func wireDevApp(_ context.Context, a *app) error {
 // loadOrCreateDevApp reads the credentials kept at path, or generates them
 // and writes them there (0600).
 func loadOrCreateDevApp(path string) (devAppCreds, error) {
-	data, err := os.ReadFile(path)
-	if err == nil {
-		var c devAppCreds
-		if err := json.Unmarshal(data, &c); err != nil {
-			return devAppCreds{}, fmt.Errorf("dev: %s: %w", path, err)
-		}
-		if len(c.Key) < 16 || len(c.Secret) < 16 {
-			return devAppCreds{}, fmt.Errorf("dev: %s: key and secret must be at least 16 characters", path)
-		}
-		return c, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
+	data, err := securefile.LoadOrCreate(path, func() ([]byte, error) {
+		return json.MarshalIndent(devAppCreds{Key: randomHex(10), Secret: randomHex(16)}, "", "  ")
+	})
+	if err != nil {
 		return devAppCreds{}, fmt.Errorf("dev: app credentials: %w", err)
 	}
-	c := devAppCreds{Key: randomHex(10), Secret: randomHex(16)}
-	data, _ = json.MarshalIndent(c, "", "  ")
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return devAppCreds{}, fmt.Errorf("dev: app credentials: %w", err)
+	var c devAppCreds
+	if err := json.Unmarshal(data, &c); err != nil {
+		return devAppCreds{}, fmt.Errorf("dev: %s: %w", path, err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return devAppCreds{}, fmt.Errorf("dev: app credentials: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return devAppCreds{}, fmt.Errorf("dev: app credentials: %w", err)
+	if len(c.Key) < 16 || len(c.Secret) < 16 {
+		return devAppCreds{}, fmt.Errorf("dev: %s: key and secret must be at least 16 characters", path)
 	}
 	return c, nil
 }
