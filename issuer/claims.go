@@ -1,6 +1,8 @@
 package issuer
 
 import (
+	"slices"
+
 	"github.com/golang-jwt/jwt/v5"
 
 	"gatehouse/policy"
@@ -45,15 +47,17 @@ func (c *Claims) GetSubject() (string, error) { return c.Subject, nil }
 // GetAudience implements jwt.Claims.
 func (c *Claims) GetAudience() (jwt.ClaimStrings, error) { return c.Audience, nil }
 
-// Identity rebuilds the identity the token was minted for.
+// Identity rebuilds the identity the token was minted for. Claims may be
+// shared through the verified-token cache, so the slices are clipped: an
+// append by the caller copies instead of writing into cached claims.
 func (c *Claims) Identity() policy.Identity {
 	return policy.Identity{
 		Subject:   c.Subject,
 		Name:      c.Name,
 		Email:     c.Email,
 		Provider:  c.Provider,
-		Roles:     c.Roles,
-		Groups:    c.Groups,
+		Roles:     slices.Clip(c.Roles),
+		Groups:    slices.Clip(c.Groups),
 		Anonymous: c.Anonymous,
 		SessionID: c.SessionID,
 	}.Normalize()
