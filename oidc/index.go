@@ -1,6 +1,8 @@
 package oidc
 
 import (
+	"context"
+	"net/url"
 	"sync"
 	"time"
 )
@@ -44,23 +46,57 @@ func (s *expirySet) add(key string, until time.Time) bool {
 	return true
 }
 
-// sessionIndex maps a provider's session id and subject onto our session
-// ids, for back-channel logout.
-type sessionIndex struct {
+// SessionIndex maps a provider's session id and subject onto our session
+// ids, so that a back-channel logout finds the sessions to revoke. Keys are
+// made by the relying party (see IndexKey). The in-memory MemoryIndex is the
+// default; a shared index (Redis) lets a logout that reaches any node find
+// the sessions made on every node.
+type SessionIndex interface {
+	// Add records our session sid under key until the given time.
+	Add(ctx context.Context, key, sid string, until time.Time) error
+	// Take returns the sessions under key that have not ended, each with its
+	// end, and forgets them all.
+	Take(ctx context.Context, key string) (map[string]time.Time, error)
+}
+
+// IndexKey names one provider's session id (kind "sid") or subject (kind
+// "sub") in a SessionIndex. Both names are escaped, so no two differ only
+// in where one ends.
+func IndexKey(kind, provider, name string) string {
+	return kind + ":" + url.QueryEscape(provider) + ":" + url.QueryEscape(name)
+}
+
+func sidKey(provider, idpSID string) string { return IndexKey("sid", provider, idpSID) }
+func subKey(provider, sub string) string    { return IndexKey("sub", provider, sub) }
+
+// DefaultIndexKeys bounds the MemoryIndex.
+const DefaultIndexKeys = 100000
+
+// MemoryIndex is a bounded in-process SessionIndex. When full it first
+// drops ended sessions, then arbitrary keys.
+type MemoryIndex struct {
 	mu  sync.Mutex
 	max int
 	now func() time.Time
 	m   map[string]map[string]time.Time // key -> our sid -> until
 }
 
-func newSessionIndex(max int, now func() time.Time) *sessionIndex {
-	return &sessionIndex{max: max, now: now, m: map[string]map[string]time.Time{}}
+var _ SessionIndex = (*MemoryIndex)(nil)
+
+// NewMemoryIndex returns an index holding at most max keys (<= 0 means
+// DefaultIndexKeys); now is its clock (nil: time.Now).
+func NewMemoryIndex(max int, now func() time.Time) *MemoryIndex {
+	if max <= 0 {
+		max = DefaultIndexKeys
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &MemoryIndex{max: max, now: now, m: map[string]map[string]time.Time{}}
 }
 
-func sidKey(provider, idpSID string) string { return "sid\x00" + provider + "\x00" + idpSID }
-func subKey(provider, sub string) string    { return "sub\x00" + provider + "\x00" + sub }
-
-func (x *sessionIndex) add(key, sid string, until time.Time) {
+// Add implements SessionIndex.
+func (x *MemoryIndex) Add(_ context.Context, key, sid string, until time.Time) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if _, ok := x.m[key]; !ok && len(x.m) >= x.max {
@@ -72,9 +108,10 @@ func (x *sessionIndex) add(key, sid string, until time.Time) {
 		x.m[key] = set
 	}
 	set[sid] = until
+	return nil
 }
 
-func (x *sessionIndex) sweep() {
+func (x *MemoryIndex) sweep() {
 	now := x.now()
 	for k, set := range x.m {
 		for sid, u := range set {
@@ -94,11 +131,17 @@ func (x *sessionIndex) sweep() {
 	}
 }
 
-// take returns and forgets the sessions under key.
-func (x *sessionIndex) take(key string) map[string]time.Time {
+// Take implements SessionIndex.
+func (x *MemoryIndex) Take(_ context.Context, key string) (map[string]time.Time, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	set := x.m[key]
 	delete(x.m, key)
-	return set
+	now := x.now()
+	for sid, u := range set {
+		if now.After(u) {
+			delete(set, sid)
+		}
+	}
+	return set, nil
 }

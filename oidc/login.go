@@ -187,15 +187,21 @@ func (rp *RP) Callback(ctx context.Context, r *http.Request) (CallbackResult, er
 	}
 	idpSID, _ := claims["sid"].(string)
 	sess := rp.sessions.newSession(id, idpSID, rawID)
+	// Indexed before the cookie exists: a session a back-channel logout
+	// could not find is never handed out.
+	until := sess.ExpiresAt()
+	if idpSID != "" {
+		if err := rp.index.Add(ctx, sidKey(p.cfg.Name, idpSID), sess.ID, until); err != nil {
+			return fail("session index: %w", err)
+		}
+	}
+	if err := rp.index.Add(ctx, subKey(p.cfg.Name, id.Subject), sess.ID, until); err != nil {
+		return fail("session index: %w", err)
+	}
 	sc, err := rp.sessions.Cookie(ctx, sess)
 	if err != nil {
 		return fail("%w", err)
 	}
-	until := sess.ExpiresAt()
-	if idpSID != "" {
-		rp.index.add(sidKey(p.cfg.Name, idpSID), sess.ID, until)
-	}
-	rp.index.add(subKey(p.cfg.Name, id.Subject), sess.ID, until)
 	res.Cookies = append(res.Cookies, sc)
 	res.ReturnTo = ls.ReturnTo
 	res.Session = sess

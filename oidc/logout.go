@@ -107,22 +107,27 @@ func (rp *RP) BackchannelLogout(ctx context.Context, raw string) ([]Revocation, 
 	if ev := strings.TrimSpace(string(extra.Events[backchannelEvent])); !strings.HasPrefix(ev, "{") {
 		return bad("event is not a JSON object")
 	}
+	key := subKey(p.cfg.Name, lt.Subject)
+	if lt.SessionID != "" {
+		key = sidKey(p.cfg.Name, lt.SessionID)
+	}
+	// A logout whose sessions cannot be looked up fails (the provider may
+	// send it again) rather than leave their tokens and sockets alive.
+	set, err := rp.index.Take(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: back-channel logout: session index: %w", err)
+	}
 	var out []Revocation
-	add := func(set map[string]time.Time) {
-		for sid, until := range set {
-			out = append(out, Revocation{SessionID: sid, Until: until})
-		}
+	for sid, until := range set {
+		out = append(out, Revocation{SessionID: sid, Until: until})
 	}
 	if lt.SessionID != "" {
-		add(rp.index.take(sidKey(p.cfg.Name, lt.SessionID)))
 		// Also revoke the provider's session id itself, so cookies this node
 		// has no mapping for (another node, a restart) are refused too.
 		out = append(out, Revocation{
 			SessionID: idpSessionKey(p.cfg.Name, lt.SessionID),
 			Until:     rp.now().Add(rp.cfg.Session.MaxAge),
 		})
-	} else {
-		add(rp.index.take(subKey(p.cfg.Name, lt.Subject)))
 	}
 	return out, nil
 }

@@ -46,6 +46,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Index finds our sessions for a back-channel logout; nil means a
+	// MemoryIndex, which only knows this process's logins.
+	Index SessionIndex
 }
 
 // RP is the relying party: every configured provider, the login flow and
@@ -59,7 +62,7 @@ type RP struct {
 	login     []securecookie.Codec
 	secure    bool
 	consumed  *expirySet
-	index     *sessionIndex
+	index     SessionIndex
 	now       func() time.Time
 	log       *slog.Logger
 }
@@ -82,6 +85,9 @@ func New(cfg Config, revoked revocation.Checker, log *slog.Logger) (*RP, error) 
 	if cfg.DiscoveryRetry <= 0 {
 		cfg.DiscoveryRetry = DefaultDiscoveryRetry
 	}
+	if cfg.Index == nil {
+		cfg.Index = NewMemoryIndex(0, cfg.Now)
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
 	}
@@ -101,7 +107,7 @@ func New(cfg Config, revoked revocation.Checker, log *slog.Logger) (*RP, error) 
 	}
 	rp := &RP{
 		cfg: cfg, providers: map[string]*provider{}, returnTo: rt, sessions: sessions, login: login,
-		secure: secure, consumed: newExpirySet(100000, cfg.Now), index: newSessionIndex(100000, cfg.Now),
+		secure: secure, consumed: newExpirySet(100000, cfg.Now), index: cfg.Index,
 		now: cfg.Now, log: log,
 	}
 	for _, pc := range cfg.Providers {
