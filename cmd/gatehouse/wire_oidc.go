@@ -46,15 +46,27 @@ func wireOIDC(ctx context.Context, a *app) error {
 		if err != nil {
 			return err
 		}
+		// Several nodes on one Redis share the sessions' server-side parts
+		// and the back-channel index; one node keeps them in memory.
+		var store oidc.SpillStore
+		var index oidc.SessionIndex
+		if usesRedis(cfg) {
+			rs, err := newRedisSessionStore(ctx, a)
+			if err != nil {
+				return err
+			}
+			store, index = rs, rs
+		}
 		s := cfg.OIDC.Session
 		rp, err = oidc.New(oidc.Config{
 			PublicURL: cfg.Server.PublicURL, Providers: providers, RedirectAllowlist: cfg.OIDC.RedirectAllowlist,
 			Session: oidc.SessionConfig{
 				CookieName: s.CookieName, HashKeys: keys[0], BlockKeys: keys[1],
-				MaxAge: s.MaxAge, IdleTimeout: s.IdleTimeout,
+				MaxAge: s.MaxAge, IdleTimeout: s.IdleTimeout, Store: store,
 			},
 			KeepClaims: claimPaths(cfg.Policy),
 			Now:        a.issuer.Now,
+			Index:      index,
 		}, a.revocations, a.log)
 		if err != nil {
 			return err
