@@ -12,6 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"gatehouse/oidc"
+	"gatehouse/oidc/storetest"
 )
 
 var (
@@ -259,4 +260,12 @@ func TestSessionStoreRedisDown(t *testing.T) {
 	if _, err := s.Take(ctx, "k"); err == nil {
 		t.Fatal("take with Redis down succeeded")
 	}
+}
+
+// The Redis session stores pass the same suite as the in-memory ones.
+func TestSessionStoresConform(t *testing.T) {
+	url := shared(t)
+	fresh := func(t *testing.T) *SessionStore { return newSessionStore(t, testConfig(url, "n1")) }
+	storetest.RunSpill(t, func(t *testing.T) oidc.SpillStore { return fresh(t) }, time.Now)
+	storetest.RunIndex(t, func(t *testing.T) oidc.SessionIndex { return fresh(t) }, time.Now)
 }
