@@ -6,66 +6,16 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"gatehouse/realtime"
+	"gatehouse/realtime/backplanetest"
 	"gatehouse/realtime/memory"
 )
 
-// testConn records what the hub hands it.
-type testConn struct {
-	id     string
-	codec  *realtime.Codec
-	events chan *realtime.Event
-	frames chan string
-	gone   chan realtime.Reason
-	once   sync.Once
-}
+// testConn is the suite's test connection.
+type testConn = backplanetest.Conn
 
-func newConn(id string, codec *realtime.Codec) *testConn {
-	return &testConn{id: id, codec: codec, events: make(chan *realtime.Event, 64), frames: make(chan string, 64), gone: make(chan realtime.Reason, 1)}
-}
-
-func (c *testConn) ID() string { return c.id }
-func (c *testConn) Deliver(ev *realtime.Event) {
-	c.events <- ev
-	if c.codec != nil {
-		c.frames <- string(ev.Encode(c.codec))
-	}
-}
-func (c *testConn) Disconnect(r realtime.Reason) { c.once.Do(func() { c.gone <- r }) }
-
-func (c *testConn) next(t *testing.T) *realtime.Event {
-	t.Helper()
-	select {
-	case ev := <-c.events:
-		return ev
-	case <-time.After(5 * time.Second):
-		t.Fatalf("%s: no event", c.id)
-		return nil
-	}
-}
-
-func (c *testConn) none(t *testing.T) {
-	t.Helper()
-	select {
-	case ev := <-c.events:
-		t.Fatalf("%s: unexpected event %+v", c.id, ev)
-	default:
-	}
-}
-
-func (c *testConn) disconnected(t *testing.T, want realtime.Reason) {
-	t.Helper()
-	select {
-	case r := <-c.gone:
-		if r != want {
-			t.Fatalf("%s: disconnected for %v, want %v", c.id, r, want)
-		}
-	case <-time.After(time.Second): // SPEC §9: within 1 s
-		t.Fatalf("%s: not disconnected", c.id)
-	}
-}
+func newConn(id string, codec *realtime.Codec) *testConn { return backplanetest.NewConn(id, codec) }
 
 // cluster returns n hubs sharing one in-memory backplane.
 func cluster(t *testing.T, n int, cfg realtime.Config) []*realtime.Hub {
@@ -113,16 +63,16 @@ func TestPublishFansOutAcrossNodesEncodingOnce(t *testing.T) {
 	other := newConn("9.9", codec)
 	join(t, hubs[0], other, "other-app", "chat")
 
-	if err := hubs[1].Publish(context.Background(), realtime.Message{App: "app", Channel: "chat", Name: "ev", Data: "hi", Except: conns[0].id}); err != nil {
+	if err := hubs[1].Publish(context.Background(), realtime.Message{App: "app", Channel: "chat", Name: "ev", Data: "hi", Except: conns[0].Name}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range conns[1:] {
-		if got := <-c.frames; got != "ev:hi" {
-			t.Fatalf("%s got %q", c.id, got)
+		if got := <-c.Frames; got != "ev:hi" {
+			t.Fatalf("%s got %q", c.Name, got)
 		}
 	}
-	conns[0].none(t)
-	other.none(t)
+	conns[0].None(t)
+	other.None(t)
 	if n := encodes.Load(); n != 2 {
 		t.Fatalf("encoded %d times for 2 nodes, want 2", n)
 	}
@@ -158,17 +108,17 @@ func TestPresenceMembersCountedOncePerUser(t *testing.T) {
 	if len(res.Members) != 2 {
 		t.Fatalf("members %+v", res.Members)
 	}
-	ev := watcher.next(t)
+	ev := watcher.Next(t)
 	if ev.Kind != realtime.KindMemberAdded || ev.UserID != "ada" || string(ev.UserInfo) != `{"name":"ada"}` {
 		t.Fatalf("watcher got %+v", ev)
 	}
-	ada1.none(t) // not told about itself
+	ada1.None(t) // not told about itself
 	sub(hubs[0], ada2, "ada")
-	watcher.none(t) // second socket of ada: no member_added
+	watcher.None(t) // second socket of ada: no member_added
 	hubs[1].Unregister(ctx, ada1)
-	watcher.none(t) // ada still has a socket
+	watcher.None(t) // ada still has a socket
 	hubs[0].Unsubscribe(ctx, ada2, "presence-room")
-	if ev := watcher.next(t); ev.Kind != realtime.KindMemberRemoved || ev.UserID != "ada" {
+	if ev := watcher.Next(t); ev.Kind != realtime.KindMemberRemoved || ev.UserID != "ada" {
 		t.Fatalf("watcher got %+v", ev)
 	}
 	hubs[0].Unregister(ctx, watcher)
@@ -214,7 +164,7 @@ func TestRevokeSessionAcrossNodes(t *testing.T) {
 	join(t, hubs[0], b, "app", "chat")
 	join(t, hubs[1], c, "app", "chat")
 	// The auth request for a lands on the other node.
-	if err := hubs[1].BindSession(ctx, "app", a.id, "sid-1"); err != nil {
+	if err := hubs[1].BindSession(ctx, "app", a.Name, "sid-1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := hubs[1].Bind(c, "sid-1", ""); err != nil {
@@ -223,10 +173,10 @@ func TestRevokeSessionAcrossNodes(t *testing.T) {
 	if err := hubs[1].RevokeSession(ctx, "sid-1"); err != nil {
 		t.Fatal(err)
 	}
-	a.disconnected(t, realtime.ReasonRevoked)
-	c.disconnected(t, realtime.ReasonRevoked)
+	a.Disconnected(t, realtime.ReasonRevoked)
+	c.Disconnected(t, realtime.ReasonRevoked)
 	select {
-	case r := <-b.gone:
+	case r := <-b.Gone:
 		t.Fatalf("unbound connection disconnected: %v", r)
 	default:
 	}
@@ -234,8 +184,8 @@ func TestRevokeSessionAcrossNodes(t *testing.T) {
 	if err := hubs[0].Bind(b, "sid-1", ""); !errors.Is(err, realtime.ErrRevoked) {
 		t.Fatalf("Bind revoked sid: %v", err)
 	}
-	_ = hubs[1].BindSession(ctx, "app", b.id, "sid-1")
-	b.disconnected(t, realtime.ReasonRevoked)
+	_ = hubs[1].BindSession(ctx, "app", b.Name, "sid-1")
+	b.Disconnected(t, realtime.ReasonRevoked)
 	if !hubs[1].Revoked("sid-1") || hubs[1].Revoked("sid-2") {
 		t.Fatal("Revoked answers wrongly")
 	}
@@ -261,12 +211,12 @@ func TestTerminateUser(t *testing.T) {
 	if err := hubs[0].TerminateUser(context.Background(), "app", "u1"); err != nil {
 		t.Fatal(err)
 	}
-	a.disconnected(t, realtime.ReasonTerminated)
-	b.disconnected(t, realtime.ReasonTerminated)
+	a.Disconnected(t, realtime.ReasonTerminated)
+	b.Disconnected(t, realtime.ReasonTerminated)
 	for _, c := range []*testConn{other, otherApp} {
 		select {
-		case r := <-c.gone:
-			t.Fatalf("%s disconnected: %v", c.id, r)
+		case r := <-c.Gone:
+			t.Fatalf("%s disconnected: %v", c.Name, r)
 		default:
 		}
 	}
@@ -329,7 +279,7 @@ func TestCloseDisconnectsWithShutdown(t *testing.T) {
 	c := newConn("1.1", nil)
 	join(t, hubs[0], c, "app", "a")
 	_ = hubs[0].Close()
-	c.disconnected(t, realtime.ReasonShutdown)
+	c.Disconnected(t, realtime.ReasonShutdown)
 	if err := hubs[0].Register(newConn("1.2", nil), "app"); !errors.Is(err, realtime.ErrClosed) {
 		t.Fatalf("Register after Close: %v", err)
 	}

@@ -13,6 +13,14 @@ func TestConformance(t *testing.T) {
 	backplanetest.Run(t, func(t *testing.T) realtime.Backplane { return New(Config{}) })
 }
 
+// In one process every node shares the same in-memory backplane.
+func TestHubsAcrossNodes(t *testing.T) {
+	backplanetest.RunHubs(t, func(t *testing.T) (realtime.Backplane, realtime.Backplane) {
+		bp := New(Config{})
+		return bp, bp
+	})
+}
+
 func TestCacheExpires(t *testing.T) {
 	now := time.Unix(1000, 0)
 	b := New(Config{Now: func() time.Time { return now }})
