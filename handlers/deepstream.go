@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"gatehouse/authn"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,13 +26,13 @@ type DeepstreamConfig struct {
 // Deepstream answers deepstream's HTTP authentication webhook (SPEC §5).
 type Deepstream struct {
 	cfg     DeepstreamConfig
-	resolve *Resolver
+	resolve *authn.Resolver
 	metrics *Metrics
 	log     *slog.Logger
 }
 
 // NewDeepstream builds the webhook.
-func NewDeepstream(cfg DeepstreamConfig, res *Resolver, m *Metrics, log *slog.Logger) (*Deepstream, error) {
+func NewDeepstream(cfg DeepstreamConfig, res *authn.Resolver, m *Metrics, log *slog.Logger) (*Deepstream, error) {
 	if res == nil || m == nil || log == nil {
 		return nil, errors.New("handlers: deepstream webhook needs a resolver, metrics and a logger")
 	}
@@ -98,7 +99,7 @@ func (d *Deepstream) login(c *gin.Context) {
 // caller applies SPEC §5's order: authData.token, then the forwarded session
 // cookie, then anonymous for an empty authData. A credential that is present
 // but bad ends the search.
-func (d *Deepstream) caller(c *gin.Context, req deepstreamLogin) (Caller, error) {
+func (d *Deepstream) caller(c *gin.Context, req deepstreamLogin) (authn.Caller, error) {
 	if req.HasToken {
 		return d.resolve.Token(req.Token)
 	}
@@ -109,7 +110,7 @@ func (d *Deepstream) caller(c *gin.Context, req deepstreamLogin) (Caller, error)
 	if req.AuthDataEmpty && d.cfg.Anonymous {
 		return d.resolve.Anonymous(), nil
 	}
-	return Caller{}, errNoCredential
+	return authn.Caller{}, authn.ErrNoCredential
 }
 
 func (d *Deepstream) deny(c *gin.Context, err error) {

@@ -3,21 +3,20 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"gatehouse/authn"
 	"gatehouse/issuer"
 	"gatehouse/policy"
 )
 
-// testSessions is a SessionReader over a fixed table of cookie values:
+// testSessions is a authn.SessionReader over a fixed table of cookie values:
 // "gatehouse=<value>" → identity; "gatehouse=bad" is a broken cookie.
 type testSessions map[string]policy.Identity
 
-var _ SessionReader = testSessions(nil)
+var _ authn.SessionReader = testSessions(nil)
 
 func (s testSessions) Identity(r *http.Request) (policy.Identity, time.Time, bool, error) {
 	c, err := r.Cookie("gatehouse")
@@ -69,7 +68,7 @@ func vectorMasterKey() []byte {
 // frontsRig is the router with the broker fronts mounted.
 type frontsRig struct {
 	*foundation
-	res     *Resolver
+	res     *authn.Resolver
 	pusher  *PusherAuth
 	metrics *Metrics
 	revoked map[string]bool
@@ -96,11 +95,11 @@ func newFrontsRig(t testing.TB, o rigOpts) *frontsRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sessions SessionReader = testSessions{"ada": frontsAda, "root": frontsAdmin, "ten": frontsTen, "signer": frontsSigner}
+	var sessions authn.SessionReader = testSessions{"ada": frontsAda, "root": frontsAdmin, "ten": frontsTen, "signer": frontsSigner}
 	if o.noSessions {
 		sessions = nil
 	}
-	r.res, err = NewResolver(f.issuer, pol, sessions, 5*time.Minute)
+	r.res, err = authn.NewResolver(f.issuer, pol, sessions, 5*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,76 +134,9 @@ func (r *frontsRig) revoke(sid string) {
 // mint returns a default-profile token for id with the policy's grants.
 func (r *frontsRig) mint(t testing.TB, id policy.Identity, ttl time.Duration) string {
 	t.Helper()
-	tok, err := r.issuer.Mint("", issuer.Request{Identity: id, Grants: r.res.policy.Grants(id), TTL: ttl})
+	tok, err := r.issuer.Mint("", issuer.Request{Identity: id, Grants: r.res.Policy().Grants(id), TTL: ttl})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tok.Value
-}
-
-func TestBearerToken(t *testing.T) {
-	for _, tc := range []struct {
-		h    []string
-		want string
-		ok   bool
-	}{
-		{[]string{"Bearer abc"}, "abc", true},
-		{[]string{"bearer abc"}, "abc", true},
-		{[]string{"Bearer  abc "}, "abc", true},
-		{[]string{"Bearer "}, "", false},
-		{[]string{"Basic abc"}, "", false},
-		{[]string{"Bearer a b"}, "", false},
-		{[]string{"Bearerabc"}, "", false},
-		{[]string{"Bearer a", "Bearer b"}, "", false},
-	} {
-		t.Run(strings.Join(tc.h, "|"), func(t *testing.T) {
-			got, ok := bearerToken(tc.h)
-			if got != tc.want || ok != tc.ok {
-				t.Errorf("bearerToken(%q) = %q, %v", tc.h, got, ok)
-			}
-		})
-	}
-}
-
-func TestResolverRequest(t *testing.T) {
-	r := newFrontsRig(t, rigOpts{anonymous: true})
-	good := r.mint(t, frontsAda, 0)
-	expired := r.mint(t, frontsAda, time.Minute)
-	*r.now = r.now.Add(2 * time.Minute) // expired is now past exp + 30 s leeway
-	for _, tc := range []struct {
-		name    string
-		hdr     map[string]string
-		anon    bool
-		source  string
-		sub     string
-		wantErr error
-	}{
-		{"bearer", map[string]string{"Authorization": "Bearer " + good}, false, sourceToken, "auth0|42", nil},
-		{"cookie", map[string]string{"Cookie": "gatehouse=ada"}, false, sourceSession, "auth0|42", nil},
-		{"bearer wins over cookie", map[string]string{"Authorization": "Bearer " + good, "Cookie": "gatehouse=root"}, false, sourceToken, "auth0|42", nil},
-		{"nothing, anonymous allowed", nil, true, sourceAnonymous, "anon:", nil},
-		{"nothing, anonymous refused", nil, false, "", "", errNoCredential},
-		{"foreign cookie only", map[string]string{"Cookie": "other=1"}, true, sourceAnonymous, "anon:", nil},
-		{"expired token never falls back", map[string]string{"Authorization": "Bearer " + expired}, true, "", "", errBadCredential},
-		{"garbage token", map[string]string{"Authorization": "Bearer x.y.z"}, true, "", "", errBadCredential},
-		{"basic auth", map[string]string{"Authorization": "Basic YTpi"}, true, "", "", errBadCredential},
-		{"bad cookie never falls back", map[string]string{"Cookie": "gatehouse=bad"}, true, "", "", errBadCredential},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			req := httptest.NewRequest("POST", "/", nil)
-			for k, v := range tc.hdr {
-				req.Header.Set(k, v)
-			}
-			c, err := r.res.Request(req, tc.anon)
-			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
-				t.Fatalf("err = %v, want %v", err, tc.wantErr)
-			}
-			if err != nil {
-				return
-			}
-			if c.Source != tc.source || !strings.HasPrefix(c.Identity.Subject, tc.sub) {
-				t.Errorf("caller = %+v", c)
-			}
-		})
-	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"gatehouse/authn"
 	"gatehouse/issuer/pushersig"
 	"gatehouse/policy"
 )
@@ -51,7 +52,7 @@ type AuthorizedHook func(ctx context.Context, appID, socketID string, id policy.
 type PusherAuth struct {
 	cfg     PusherAuthConfig
 	apps    map[string]*PusherApp
-	resolve *Resolver
+	resolve *authn.Resolver
 	cors    *CORS
 	metrics *Metrics
 	log     *slog.Logger
@@ -60,7 +61,7 @@ type PusherAuth struct {
 
 // NewPusherAuth validates the apps and builds the endpoints. cors may be nil
 // (no cross-origin callers).
-func NewPusherAuth(cfg PusherAuthConfig, res *Resolver, cors *CORS, m *Metrics, log *slog.Logger) (*PusherAuth, error) {
+func NewPusherAuth(cfg PusherAuthConfig, res *authn.Resolver, cors *CORS, m *Metrics, log *slog.Logger) (*PusherAuth, error) {
 	if res == nil || m == nil || log == nil {
 		return nil, errors.New("handlers: pusher auth needs a resolver, metrics and a logger")
 	}
@@ -195,7 +196,7 @@ func (p *PusherAuth) userAuth(c *gin.Context) {
 
 // prepare picks the app, parses the form and resolves the caller, answering
 // the request itself when any of them fails.
-func (p *PusherAuth) prepare(c *gin.Context, wantChannel bool) (*PusherApp, pusherAuthRequest, Caller, bool) {
+func (p *PusherAuth) prepare(c *gin.Context, wantChannel bool) (*PusherApp, pusherAuthRequest, authn.Caller, bool) {
 	app := p.app(c.Query("app"))
 	if app == nil {
 		msg := "unknown app"
@@ -207,33 +208,33 @@ func (p *PusherAuth) prepare(c *gin.Context, wantChannel bool) (*PusherApp, push
 		} else {
 			abort(c, http.StatusBadRequest, codeInvalidRequest, msg)
 		}
-		return nil, pusherAuthRequest{}, Caller{}, false
+		return nil, pusherAuthRequest{}, authn.Caller{}, false
 	}
 	body, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		abortBodyError(c, err)
-		return nil, pusherAuthRequest{}, Caller{}, false
+		return nil, pusherAuthRequest{}, authn.Caller{}, false
 	}
 	req, err := parsePusherAuth(c.ContentType(), body, wantChannel)
 	if err != nil {
 		p.log.InfoContext(c.Request.Context(), "pusher auth: bad request", "err", err)
 		abort(c, http.StatusBadRequest, codeInvalidRequest, "socket_id or channel_name is missing or malformed")
-		return nil, pusherAuthRequest{}, Caller{}, false
+		return nil, pusherAuthRequest{}, authn.Caller{}, false
 	}
 	caller, err := p.resolve.Request(c.Request, p.cfg.Anonymous)
 	if err != nil {
 		p.metrics.Decision("pusher", "deny")
 		p.log.InfoContext(c.Request.Context(), "pusher auth: no valid credential", "err", err)
 		abort(c, http.StatusUnauthorized, codeInvalidToken, "no valid credential")
-		return nil, pusherAuthRequest{}, Caller{}, false
+		return nil, pusherAuthRequest{}, authn.Caller{}, false
 	}
 	// A browser on a foreign origin may carry the session cookie (SameSite
 	// lets top-level POSTs through in some cases): only configured origins
 	// act with it.
-	if caller.Source == sourceSession {
+	if caller.Source == authn.SourceSession {
 		if o := c.GetHeader("Origin"); o != "" && !p.cors.Allowed(o) {
 			p.denied(c, caller, "origin "+o)
-			return nil, pusherAuthRequest{}, Caller{}, false
+			return nil, pusherAuthRequest{}, authn.Caller{}, false
 		}
 	}
 	return app, req, caller, true
@@ -249,14 +250,14 @@ func (p *PusherAuth) app(id string) *PusherApp {
 	return p.apps[id]
 }
 
-func (p *PusherAuth) allowed(c *gin.Context, app *PusherApp, req pusherAuthRequest, caller Caller) {
+func (p *PusherAuth) allowed(c *gin.Context, app *PusherApp, req pusherAuthRequest, caller authn.Caller) {
 	p.metrics.Decision("pusher", "allow")
 	if h := p.hook.Load(); h != nil {
 		(*h)(c.Request.Context(), app.ID, req.SocketID, caller.Identity)
 	}
 }
 
-func (p *PusherAuth) denied(c *gin.Context, caller Caller, what string) {
+func (p *PusherAuth) denied(c *gin.Context, caller authn.Caller, what string) {
 	p.metrics.Decision("pusher", "deny")
 	p.log.InfoContext(c.Request.Context(), "pusher auth denied", "sub", caller.Identity.Subject, "source", caller.Source, "channel", what)
 	abort(c, http.StatusForbidden, codeAccessDenied, "not allowed")

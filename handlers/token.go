@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"gatehouse/authn"
 	"gatehouse/issuer"
 	"gatehouse/oidc"
 	"gatehouse/policy"
@@ -45,8 +46,8 @@ type TokenConfig struct {
 // a subject token per RFC 8693.
 type Token struct {
 	cfg      TokenConfig
-	sessions SessionReader   // may be nil: no login configured
-	subjects SubjectVerifier // may be nil: no provider configured
+	sessions authn.SessionReader // may be nil: no login configured
+	subjects SubjectVerifier     // may be nil: no provider configured
 	issuer   *issuer.Issuer
 	policy   *policy.Engine
 	metrics  *Metrics
@@ -54,7 +55,7 @@ type Token struct {
 }
 
 // NewToken validates its dependencies; sessions and subjects may be nil.
-func NewToken(cfg TokenConfig, sessions SessionReader, subjects SubjectVerifier, iss *issuer.Issuer,
+func NewToken(cfg TokenConfig, sessions authn.SessionReader, subjects SubjectVerifier, iss *issuer.Issuer,
 	pol *policy.Engine, m *Metrics, log *slog.Logger) (*Token, error) {
 	if iss == nil || pol == nil || m == nil || log == nil {
 		return nil, errors.New("handlers: token needs an issuer, a policy, metrics and a logger")

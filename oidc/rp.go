@@ -154,7 +154,7 @@ func (rp *RP) Discover(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Sessions returns the session cookie codec (the handlers.SessionReader).
+// Sessions returns the session cookie codec (the authn.SessionReader).
 func (rp *RP) Sessions() *Sessions { return rp.sessions }
 
 // ProviderStatus is one provider as the login page lists it.

@@ -82,7 +82,7 @@ func (s *Session) Identity() policy.Identity {
 func (s *Session) ExpiresAt() time.Time { return time.Unix(s.Expires, 0) }
 
 // Sessions encodes, decodes and checks session cookies. It implements the
-// handlers.SessionReader contract through Identity.
+// authn.SessionReader contract through Identity.
 type Sessions struct {
 	cfg     SessionConfig
 	secure  bool
@@ -147,7 +147,7 @@ func newCodecs(hash, block [][]byte, maxAge time.Duration) ([]securecookie.Codec
 	return codecs, nil
 }
 
-// Identity implements handlers.SessionReader: no cookie gives ok=false; a
+// Identity implements authn.SessionReader: no cookie gives ok=false; a
 // present cookie that is tampered, expired, idle, revoked or whose
 // server-side part is gone gives an error wrapping ErrInvalidSession.
 func (s *Sessions) Identity(r *http.Request) (policy.Identity, time.Time, bool, error) {

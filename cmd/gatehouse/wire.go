@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"gatehouse/authn"
 	"gatehouse/config"
 	"gatehouse/handlers"
 	"gatehouse/issuer"
@@ -36,7 +37,7 @@ type app struct {
 	// realtime hub closes the sockets of a revoked session).
 	revocations revocation.List
 	// sessions reads login session cookies; nil when no login is configured.
-	sessions handlers.SessionReader
+	sessions authn.SessionReader
 	onRevoke []func(ctx context.Context, sid string)
 }
 

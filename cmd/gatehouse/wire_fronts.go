@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"gatehouse/authn"
 	"gatehouse/config"
 	"gatehouse/handlers"
 	"gatehouse/issuer"
@@ -20,7 +21,7 @@ func wireFronts(ctx context.Context, a *app) error {
 	a.issuer.SetCache(issuer.NewCache(issuer.DefaultCacheSize, a.issuer.Now))
 
 	anonymous := config.On(cfg.Tokens.Anonymous.Enabled)
-	res, err := handlers.NewResolver(a.issuer, a.policy, a.sessions, cfg.Tokens.Anonymous.TTL)
+	res, err := authn.NewResolver(a.issuer, a.policy, a.sessions, cfg.Tokens.Anonymous.TTL)
 	if err != nil {
 		return err
 	}

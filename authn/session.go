@@ -1,4 +1,4 @@
-package handlers
+package authn
 
 import (
 	"net/http"
@@ -8,8 +8,8 @@ import (
 )
 
 // SessionReader reads the login session a request carries. The oidc
-// package's session store implements it; fronts that accept a session
-// cookie (/token, /pusher/auth, the deepstream webhook) depend on this alone.
+// package's session codec implements it; fronts that accept a session cookie
+// depend on this alone.
 type SessionReader interface {
 	// Identity returns the identity of the session cookie in r and when the
 	// session ends. ok is false when r carries no session cookie; err is
