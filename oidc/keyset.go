@@ -21,9 +21,21 @@ const maxJWKSBytes = 1 << 20
 const DefaultKeyRefetchInterval = 10 * time.Second
 
 // keySet is a provider's JWKS, fetched on first use and refetched when a
-// token names a key it does not hold (key rotation), at most once per
-// interval so that tokens with made-up kids cannot make us hammer the
-// provider. It implements go-oidc's KeySet.
+// token names a key it does not hold (key rotation). How soon depends on
+// where the token came from:
+//
+//   - an ID token the provider's token endpoint returned to us on the back
+//     channel (TLS, client authentication) is the provider speaking: an
+//     unknown kid means it rotated or added a key, so the set is refetched
+//     at once. Concurrent logins waiting for the same refetch share one
+//     fetch (single flight).
+//   - a token a third party presents (RFC 8693 subject_token, back-channel
+//     logout_token) may carry an invented kid: those refetch at most once
+//     per interval, so a flood of made-up kids cannot make us hammer the
+//     provider.
+//
+// It implements go-oidc's KeySet; the back-channel case is marked on the
+// context with fromTokenEndpoint.
 type keySet struct {
 	url      string
 	client   *http.Client
@@ -35,7 +47,23 @@ type keySet struct {
 	mu      sync.RWMutex
 	keys    []jose.JSONWebKey
 	fetched time.Time // last fetch attempt
-	fetches int       // fetch attempts, for tests
+	gen     int       // fetches finished; a single-flight waiter compares it
+}
+
+// tokenEndpointKey marks a context whose token came from the provider's
+// token endpoint.
+type tokenEndpointKey struct{}
+
+// fromTokenEndpoint marks ctx: the token being verified is the one the
+// provider's token endpoint returned on the back channel, so an unknown kid
+// refetches the JWKS at once.
+func fromTokenEndpoint(ctx context.Context) context.Context {
+	return context.WithValue(ctx, tokenEndpointKey{}, true)
+}
+
+func isFromTokenEndpoint(ctx context.Context) bool {
+	v, _ := ctx.Value(tokenEndpointKey{}).(bool)
+	return v
 }
 
 func newKeySet(url string, client *http.Client, algs []string, interval time.Duration, now func() time.Time) *keySet {
@@ -58,7 +86,7 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 	}
 	kid := jws.Signatures[0].Header.KeyID
 	k.mu.RLock()
-	keys, fetched := k.keys, !k.fetched.IsZero()
+	keys, fetched, gen := k.keys, !k.fetched.IsZero(), k.gen
 	k.mu.RUnlock()
 	if p, ok := verifyWith(jws, keys, kid); ok {
 		return p, nil
@@ -68,7 +96,11 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 		// rotation. Refetching would not help.
 		return nil, errors.New("oidc: signature does not verify")
 	}
-	keys, err = k.refetch(ctx)
+	if isFromTokenEndpoint(ctx) {
+		keys, err = k.refetchNow(ctx, gen)
+	} else {
+		keys, err = k.refetch(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -113,17 +145,38 @@ func (k *keySet) refetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 	if !last.IsZero() && k.now().Sub(last) < k.interval {
 		return keys, nil
 	}
+	return k.fetchLocked(ctx)
+}
+
+// refetchNow fetches the JWKS at once, whatever the interval, unless a fetch
+// finished since the caller read the set at generation gen: then every
+// waiter uses that one fetch's keys.
+func (k *keySet) refetchNow(ctx context.Context, gen int) ([]jose.JSONWebKey, error) {
+	k.fetchMu.Lock()
+	defer k.fetchMu.Unlock()
+	k.mu.RLock()
+	cur, keys := k.gen, k.keys
+	k.mu.RUnlock()
+	if cur != gen {
+		return keys, nil
+	}
+	return k.fetchLocked(ctx)
+}
+
+// fetchLocked fetches and stores the set; fetchMu is held. A failed fetch
+// keeps the last good keys and still counts against the interval.
+func (k *keySet) fetchLocked(ctx context.Context) ([]jose.JSONWebKey, error) {
 	k.mu.Lock()
 	k.fetched = k.now()
-	k.fetches++
 	k.mu.Unlock()
 	fresh, err := k.fetch(ctx)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.gen++
 	if err != nil {
 		return nil, err
 	}
-	k.mu.Lock()
 	k.keys = fresh
-	k.mu.Unlock()
 	return fresh, nil
 }
 

@@ -167,7 +167,9 @@ func (rp *RP) Callback(ctx context.Context, r *http.Request) (CallbackResult, er
 	if rawID == "" {
 		return fail("%w", errNoIDToken)
 	}
-	idt, claims, err := rp.verifyIDToken(ctx, p, d, rawID, ls.Nonce)
+	// The ID token came from the token endpoint on the back channel: an
+	// unknown kid is the provider's rotation, refetched at once.
+	idt, claims, err := rp.verifyIDToken(fromTokenEndpoint(ctx), p, d, rawID, ls.Nonce)
 	if err != nil {
 		return fail("%w", err)
 	}

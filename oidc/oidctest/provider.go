@@ -8,9 +8,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -54,6 +56,8 @@ type Provider struct {
 
 	key, other *ecdsa.PrivateKey
 	kid        string
+	rsaKey     *rsa.PrivateKey // published beside key once AddRSAKey ran; signs then
+	rsaKID     string
 	codes      map[string]code
 	access     map[string]bool
 	jwksHits   int
@@ -114,6 +118,16 @@ func (p *Provider) Rotate(kid string) {
 	p.kid = kid
 }
 
+// AddRSAKey publishes an additional RS256 key under kid, beside the ES256
+// key, and signs ID tokens with it from now on: a provider adding a key of
+// another algorithm and switching to it at the same moment.
+func (p *Provider) AddRSAKey(kid string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rsaKey, _ = rsa.GenerateKey(rand.Reader, 2048)
+	p.rsaKID = kid
+}
+
 // JWKSHits is how many times the JWKS was fetched.
 func (p *Provider) JWKSHits() int {
 	p.mu.Lock()
@@ -138,7 +152,7 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 	doc := map[string]any{
 		"issuer": p.Issuer, "authorization_endpoint": p.Issuer + "/authorize", "token_endpoint": p.Issuer + "/token",
 		"jwks_uri": p.Issuer + "/jwks", "userinfo_endpoint": p.Issuer + "/userinfo",
-		"id_token_signing_alg_values_supported": []string{"ES256", "none", "HS256"},
+		"id_token_signing_alg_values_supported": []string{"ES256", "RS256", "none", "HS256"},
 	}
 	if !noEnd {
 		doc["end_session_endpoint"] = p.Issuer + "/logout"
@@ -151,14 +165,22 @@ func (p *Provider) jwks(w http.ResponseWriter, _ *http.Request) {
 	p.jwksHits++
 	pub := p.key.PublicKey
 	kid := p.kid
+	rsaKey, rsaKID := p.rsaKey, p.rsaKID
 	p.mu.Unlock()
 	ecdh, _ := pub.ECDH()
 	raw := ecdh.Bytes()
 	b64 := base64.RawURLEncoding.EncodeToString
-	writeJSON(w, map[string]any{"keys": []map[string]string{{
+	keys := []map[string]string{{
 		"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
 		"x": b64(raw[1:33]), "y": b64(raw[33:]),
-	}}})
+	}}
+	if rsaKey != nil {
+		keys = append(keys, map[string]string{
+			"kty": "RSA", "use": "sig", "alg": "RS256", "kid": rsaKID,
+			"n": b64(rsaKey.N.Bytes()), "e": b64(big.NewInt(int64(rsaKey.E)).Bytes()),
+		})
+	}
+	writeJSON(w, map[string]any{"keys": keys})
 }
 
 // Sign signs claims the way the provider currently signs ID tokens
@@ -181,6 +203,15 @@ func (p *Provider) signLocked(claims map[string]any, header map[string]any) stri
 		t := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims(claims))
 		t.Header["kid"] = p.kid
 		s, _ := t.SignedString(jwt.UnsafeAllowNoneSignatureType)
+		return s
+	}
+	if p.rsaKey != nil && !p.SignWithOther {
+		t := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(claims))
+		t.Header["kid"] = p.rsaKID
+		for k, v := range header {
+			t.Header[k] = v
+		}
+		s, _ := t.SignedString(p.rsaKey)
 		return s
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims(claims))
