@@ -13,6 +13,11 @@ const (
 	Dev
 )
 
+// DefaultAnonymousAlgorithms are the algorithms anonymous callers may ask
+// for when tokens.anonymous.algorithms is not written and keys are generated
+// under keys.dir (one key per algorithm).
+var DefaultAnonymousAlgorithms = []string{"ES256", "EdDSA"}
+
 // Default returns the configuration a file is decoded over.
 func Default(mode Mode) Config {
 	dev := mode == Dev
@@ -22,9 +27,10 @@ func Default(mode Mode) Config {
 			Audience: "realtime",
 			TTL:      5 * time.Minute,
 			Anonymous: Anonymous{
-				TTL:        5 * time.Minute,
-				Algorithms: []string{"ES256", "EdDSA"},
-				Rate:       Rate{PerIP: 30, Per: time.Minute},
+				TTL:  5 * time.Minute,
+				Rate: Rate{PerIP: 30, Per: time.Minute},
+				// Algorithms are derived in Validate: those of keys.signing
+				// when given, else DefaultAnonymousAlgorithms.
 			},
 		},
 		OIDC: OIDC{Session: Session{MaxAge: 12 * time.Hour, IdleTimeout: time.Hour}},

@@ -58,6 +58,12 @@ func ParseWith(data []byte, mode Mode, lookup func(string) (string, bool), adjus
 		if err := expandNode(&root, lookup); err != nil {
 			return nil, err
 		}
+		c.written = collectWritten(&root)
+		// A grant section the operator writes is theirs: its default goes
+		// before the file is decoded, so nothing of it survives inside.
+		if c.written.has("policy") {
+			c.Policy = Policy{}
+		}
 		var buf bytes.Buffer
 		enc := yaml.NewEncoder(&buf)
 		if err := enc.Encode(&root); err != nil {

@@ -14,6 +14,9 @@ type Config struct {
 	Deepstream Deepstream `yaml:"deepstream"`
 	Profiles   Profiles   `yaml:"profiles"`
 	Realtime   Realtime   `yaml:"realtime"`
+
+	// written records the keys the file set and their lines.
+	written written
 }
 
 // Server configures the HTTP listener.

@@ -24,16 +24,21 @@ func (e *Error) Error() string {
 	return "config: invalid:\n  " + strings.Join(e.Problems, "\n  ")
 }
 
-type checker struct{ problems []string }
+type checker struct {
+	problems []string
+	written  written
+}
 
+// add records a problem with key, pointing at the line the operator wrote
+// it on when they did.
 func (c *checker) add(key, format string, args ...any) {
-	c.problems = append(c.problems, key+": "+fmt.Sprintf(format, args...))
+	c.problems = append(c.problems, key+c.written.at(key)+": "+fmt.Sprintf(format, args...))
 }
 
 // Validate checks the configuration, filling derived defaults (issuer from
 // public_url, cookie name). It returns an *Error listing every problem.
 func (cfg *Config) Validate(mode Mode) error {
-	c := &checker{}
+	c := &checker{written: cfg.written}
 	s := &cfg.Server
 	if _, _, err := net.SplitHostPort(s.Addr); err != nil {
 		c.add("server.addr", "%q is not host:port", s.Addr)
@@ -114,21 +119,51 @@ func (cfg *Config) validateTokens(c *checker) {
 	if a.TTL <= 0 || a.TTL > time.Hour {
 		c.add("tokens.anonymous.ttl", "%s out of range (0, 1h]", a.TTL)
 	}
-	if len(a.Algorithms) == 0 {
-		c.add("tokens.anonymous.algorithms", "must list at least one algorithm")
-	}
-	for i, alg := range a.Algorithms {
-		if !supportedAlgs[alg] || alg == "HS256" {
-			c.add(fmt.Sprintf("tokens.anonymous.algorithms[%d]", i), "unsupported %q", alg)
-		} else if len(cfg.Keys.Signing) > 0 && !hasAlg(cfg.Keys.Signing, alg) {
-			c.add(fmt.Sprintf("tokens.anonymous.algorithms[%d]", i), "no key in keys.signing has alg %q", alg)
-		}
-	}
+	cfg.validateAnonymousAlgorithms(c)
 	if a.Rate.PerIP <= 0 {
 		c.add("tokens.anonymous.rate.per_ip", "must be positive")
 	}
 	if a.Rate.Per <= 0 {
 		c.add("tokens.anonymous.rate.per", "must be positive")
+	}
+}
+
+// validateAnonymousAlgorithms derives tokens.anonymous.algorithms when the
+// operator did not write it (the algorithms of keys.signing, first key's
+// first; DefaultAnonymousAlgorithms when keys are generated under keys.dir)
+// and checks it only when anonymous tokens are on: a list that is never
+// used is no reason to refuse a config.
+func (cfg *Config) validateAnonymousAlgorithms(c *checker) {
+	a := &cfg.Tokens.Anonymous
+	const key = "tokens.anonymous.algorithms"
+	if !c.written.has(key) && len(a.Algorithms) == 0 {
+		if len(cfg.Keys.Signing) == 0 {
+			a.Algorithms = append([]string(nil), DefaultAnonymousAlgorithms...)
+		} else {
+			for _, k := range cfg.Keys.Signing {
+				if supportedAlgs[k.Alg] && k.Alg != "HS256" && !contains(a.Algorithms, k.Alg) {
+					a.Algorithms = append(a.Algorithms, k.Alg)
+				}
+			}
+		}
+	}
+	if !On(a.Enabled) {
+		return
+	}
+	if len(a.Algorithms) == 0 {
+		if c.written.has(key) {
+			c.add(key, "must list at least one algorithm")
+		} else {
+			c.add(key, "no key in keys.signing can sign anonymous tokens (HS256 cannot); add an asymmetric key or disable tokens.anonymous")
+		}
+	}
+	for i, alg := range a.Algorithms {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		if !supportedAlgs[alg] || alg == "HS256" {
+			c.add(k, "unsupported %q", alg)
+		} else if len(cfg.Keys.Signing) > 0 && !hasAlg(cfg.Keys.Signing, alg) {
+			c.add(k, "no key in keys.signing has alg %q", alg)
+		}
 	}
 }
 

@@ -77,7 +77,7 @@ func TestConfigCheck(t *testing.T) {
 	}
 	bad, _ := writeConfig(t, "server: {public_url: https://rt.example.com}\nkeys: {signing: [{kid: a, alg: ES257, file: f}]}\n")
 	code, _, e = runCLI(t, "config", "check", "--config", bad)
-	if code != 1 || !strings.Contains(e, `keys.signing[0].alg: unsupported "ES257"`) {
+	if code != 1 || !strings.Contains(e, `keys.signing[0].alg (line 2): unsupported "ES257"`) {
 		t.Fatalf("%d %q", code, e)
 	}
 	// GATEHOUSE_CONFIG stands in for --config.

@@ -116,6 +116,10 @@ func wireRealtime(ctx context.Context, a *app) error {
 		}
 		a.groups = append(a.groups, chat)
 		a.banner = append(a.banner, fmt.Sprintf("demo chat   %s/", cfg.Server.PublicURL))
+		for _, gap := range demoPolicyGaps(a.policy) {
+			a.log.WarnContext(ctx, "demo chat: "+gap)
+			a.banner = append(a.banner, "demo chat   "+gap)
+		}
 	}
 	return nil
 }
