@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/authn"
 	"gatehouse/handlers"
 	"gatehouse/issuer"
 	"gatehouse/keys"
@@ -95,7 +96,7 @@ func whRig(b *testing.B) (http.Handler, *issuer.Issuer) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	res, err := handlers.NewResolver(iss, pol, nil, 0)
+	res, err := authn.NewResolver(iss, pol, nil, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func whRigWithIssuer(b *testing.B, iss *issuer.Issuer) (http.Handler, error) {
 	b.Helper()
 	iss.SetCache(issuer.NewCache(issuer.DefaultCacheSize, iss.Now))
 	pol, _ := policy.New(policy.Config{})
-	res, err := handlers.NewResolver(iss, pol, nil, 0)
+	res, err := authn.NewResolver(iss, pol, nil, 0)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
