@@ -15,8 +15,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"gatehouse/authn"
-	"gatehouse/issuer/pushersig"
 	"gatehouse/policy"
+	"gatehouse/pusherproto"
 )
 
 // PusherApp is one app's Pusher credentials.
@@ -48,7 +48,7 @@ type AuthorizedHook func(ctx context.Context, appID, socketID string, id policy.
 
 // PusherAuth serves Pusher channel authorization (POST /pusher/auth) and user
 // authentication (POST /pusher/user-auth) for the configured apps, deciding
-// with the policy and signing with pushersig.
+// with the policy and signing with pusherproto.
 type PusherAuth struct {
 	cfg     PusherAuthConfig
 	apps    map[string]*PusherApp
@@ -142,10 +142,10 @@ func (p *PusherAuth) channelAuth(c *gin.Context) {
 		return
 	}
 	ch := req.ChannelName
-	encrypted := strings.HasPrefix(ch, "private-encrypted-")
-	presence := strings.HasPrefix(ch, "presence-")
+	typ := pusherproto.TypeOf(ch)
+	encrypted, presence := typ == pusherproto.Encrypted, typ == pusherproto.Presence
 	switch {
-	case !presence && !strings.HasPrefix(ch, "private-"):
+	case !typ.NeedsAuth():
 		p.metrics.Decision("pusher", "deny")
 		abort(c, http.StatusBadRequest, codeInvalidRequest, "only private and presence channels are authorized")
 		return
@@ -167,9 +167,9 @@ func (p *PusherAuth) channelAuth(c *gin.Context) {
 		}
 		ans.ChannelData = data
 	}
-	ans.Auth = pushersig.ChannelAuth(app.Key, app.Secret, req.SocketID, ch, ans.ChannelData)
+	ans.Auth = pusherproto.ChannelAuth(app.Key, app.Secret, req.SocketID, ch, ans.ChannelData)
 	if encrypted {
-		ans.SharedSecret = pushersig.SharedSecret(ch, app.MasterKey)
+		ans.SharedSecret = pusherproto.SharedSecret(ch, app.MasterKey)
 	}
 	p.allowed(c, app, req, caller)
 	c.JSON(http.StatusOK, ans)
@@ -191,7 +191,7 @@ func (p *PusherAuth) userAuth(c *gin.Context) {
 		return
 	}
 	p.allowed(c, app, req, caller)
-	c.JSON(http.StatusOK, userAuthAnswer{Auth: pushersig.UserAuth(app.Key, app.Secret, req.SocketID, data), UserData: data})
+	c.JSON(http.StatusOK, userAuthAnswer{Auth: pusherproto.UserAuth(app.Key, app.Secret, req.SocketID, data), UserData: data})
 }
 
 // prepare picks the app, parses the form and resolves the caller, answering

@@ -7,7 +7,7 @@ import (
 	"mime"
 	"net/url"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/pusherproto"
 )
 
 // errPusherForm is wrapped by every malformed Pusher auth request.
@@ -53,10 +53,10 @@ func parsePusherAuth(contentType string, body []byte, wantChannel bool) (pusherA
 		}
 		req.SocketID, req.ChannelName = vals.Get("socket_id"), vals.Get("channel_name")
 	}
-	if !pushersig.ValidSocketID(req.SocketID) {
+	if !pusherproto.ValidSocketID(req.SocketID) {
 		return req, fmt.Errorf("%w: socket_id %q", errPusherForm, req.SocketID)
 	}
-	if wantChannel && !pushersig.ValidChannelName(req.ChannelName) {
+	if wantChannel && !pusherproto.ValidChannelName(req.ChannelName) {
 		return req, fmt.Errorf("%w: channel_name %q", errPusherForm, req.ChannelName)
 	}
 	return req, nil

@@ -17,7 +17,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/pusherproto"
 	"gatehouse/realtime"
 	"gatehouse/realtime/memory"
 	"gatehouse/realtime/pusher"
@@ -248,7 +248,7 @@ func TestRealtimeClientIP(t *testing.T) {
 
 // signed returns path?query signed for the test app.
 func signed(method, path, secret string, body []byte, extra url.Values) string {
-	q := pushersig.SignedQuery(rtKey, secret, method, path, extra, body, time.Now())
+	q := pusherproto.SignedQuery(rtKey, secret, method, path, extra, body, time.Now())
 	return path + "?" + q.Encode()
 }
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -253,16 +252,4 @@ func (h *Hub) Close() error {
 		c.Disconnect(ReasonShutdown)
 	}
 	return nil
-}
-
-// IsCacheChannel reports whether name is a cache channel, whose last event
-// is replayed to new subscribers: cache-, private-cache-, presence-cache- and
-// private-encrypted-cache- (Pusher's naming, shared by every protocol).
-func IsCacheChannel(name string) bool {
-	for _, p := range []string{"cache-", "private-cache-", "presence-cache-", "private-encrypted-cache-"} {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return false
 }

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/pusherproto"
 )
 
 // App is one hosted Pusher app.
@@ -138,22 +138,10 @@ type app struct {
 	adminRules  rules
 }
 
-// Channel name prefixes with a meaning.
-const (
-	prefixPrivate     = "private-"
-	prefixPresence    = "presence-"
-	prefixEncrypted   = "private-encrypted-"
-	prefixServerToUsr = "#server-to-user-"
-)
-
-func isPrivate(ch string) bool  { return len(ch) >= 8 && ch[:8] == prefixPrivate }
-func isPresence(ch string) bool { return len(ch) >= 9 && ch[:9] == prefixPresence }
-func isEncrypted(ch string) bool {
-	return len(ch) >= len(prefixEncrypted) && ch[:len(prefixEncrypted)] == prefixEncrypted
-}
+func isPresence(ch string) bool { return pusherproto.TypeOf(ch) == pusherproto.Presence }
 
 // validChannel checks a channel name as Pusher does; a server-to-user
 // channel may carry any user id (subjects such as "auth0|42").
 func validChannel(ch string) bool {
-	return pushersig.ValidChannelName(ch) || pushersig.ValidServerToUserChannel(ch)
+	return pusherproto.ValidChannelName(ch) || pusherproto.ValidServerToUserChannel(ch)
 }

@@ -17,7 +17,7 @@
 //
 // Handler bundles them on a http.ServeMux for callers that mount a subtree.
 //
-// Channel authorization signatures are checked here with pushersig
+// Channel authorization signatures are checked here with pusherproto
 // (constant-time); deciding who may have one is the job of the /pusher/auth
 // endpoint, which calls Server.BindSession so that revoking the login
 // session closes the socket on whichever node holds it.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/pusherproto"
 	"gatehouse/realtime"
 	"gatehouse/realtime/internal/wstest"
 	"gatehouse/realtime/memory"
@@ -150,7 +150,7 @@ func (c *client) subscribe(channel, channelData string) {
 	c.t.Helper()
 	d := map[string]string{"channel": channel}
 	if strings.HasPrefix(channel, "private-") || strings.HasPrefix(channel, "presence-") {
-		d["auth"] = pushersig.ChannelAuth(appKey, appSecret, c.socketID, channel, channelData)
+		d["auth"] = pusherproto.ChannelAuth(appKey, appSecret, c.socketID, channel, channelData)
 	}
 	if channelData != "" {
 		d["channel_data"] = channelData
@@ -168,7 +168,7 @@ func (c *client) sync() {
 // api signs and sends an HTTP API request.
 func (e *env) api(method, path string, params url.Values, body []byte, mutate func(url.Values)) (int, map[string]any) {
 	e.t.Helper()
-	q := pushersig.SignedQuery(appKey, appSecret, method, path, params, body, time.Now())
+	q := pusherproto.SignedQuery(appKey, appSecret, method, path, params, body, time.Now())
 	if mutate != nil {
 		mutate(q)
 	}

@@ -6,7 +6,7 @@ import (
 	"io"
 	"net/http"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/pusherproto"
 )
 
 // maxAPIBody is the largest HTTP API request body (SPEC §3).
@@ -57,7 +57,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, appID, client
 		apiError(w, http.StatusBadRequest, "invalid_request", "could not read the request body")
 		return nil, nil
 	}
-	if err := pushersig.VerifyRequest(a.Key, a.Secret, r.Method, r.URL.Path, r.URL.Query(), body, s.cfg.Now()); err != nil {
+	if err := pusherproto.VerifyRequest(a.Key, a.Secret, r.Method, r.URL.Path, r.URL.Query(), body, s.cfg.Now()); err != nil {
 		s.log.InfoContext(r.Context(), "pusher: api request refused", "app", a.ID, "err", err)
 		apiError(w, http.StatusUnauthorized, "access_denied", "request not authorized")
 		return nil, nil

@@ -1,6 +1,7 @@
 package pusher
 
 import (
+	"gatehouse/pusherproto"
 	"net/http"
 	"strings"
 )
@@ -16,7 +17,7 @@ func (s *Server) ServeChannels(w http.ResponseWriter, r *http.Request, appID, cl
 	q := r.URL.Query()
 	prefix := q.Get("filter_by_prefix")
 	info := splitInfo(q.Get("info"))
-	if info["user_count"] && !strings.HasPrefix(prefix, prefixPresence) {
+	if info["user_count"] && !strings.HasPrefix(prefix, pusherproto.PrefixPresence) {
 		apiError(w, http.StatusBadRequest, "invalid_request", "user_count requires filter_by_prefix=presence-")
 		return
 	}

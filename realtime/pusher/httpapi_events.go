@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/pusherproto"
 	"gatehouse/realtime"
 )
 
@@ -114,7 +114,7 @@ func (s *Server) checkEvent(ev *apiEvent, maxChannels int) (int, string) {
 		return http.StatusBadRequest, "channel or channels is required"
 	case len(ev.Channels) > maxChannels:
 		return http.StatusBadRequest, "too many channels"
-	case ev.SocketID != "" && !pushersig.ValidSocketID(ev.SocketID):
+	case ev.SocketID != "" && !pusherproto.ValidSocketID(ev.SocketID):
 		return http.StatusBadRequest, "socket_id is malformed"
 	}
 	userCount := splitInfo(ev.Info)["user_count"]

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/pusherproto"
 	"gatehouse/realtime"
 	"gatehouse/realtime/internal/wstest"
 	"gatehouse/realtime/pusher"
@@ -131,12 +131,12 @@ func TestPrivateChannelAuth(t *testing.T) {
 
 	bad := []map[string]string{
 		{"channel": "private-a", "auth": appKey + ":" + strings.Repeat("0", 64)},
-		{"channel": "private-a", "auth": pushersig.ChannelAuth(appKey, "wrong-secret", c.socketID, "private-a", "")},
-		{"channel": "private-a", "auth": pushersig.ChannelAuth(appKey, appSecret, "1.1", "private-a", "")},
+		{"channel": "private-a", "auth": pusherproto.ChannelAuth(appKey, "wrong-secret", c.socketID, "private-a", "")},
+		{"channel": "private-a", "auth": pusherproto.ChannelAuth(appKey, appSecret, "1.1", "private-a", "")},
 		{"channel": "private-a"},
-		{"channel": "presence-a", "auth": pushersig.ChannelAuth(appKey, appSecret, c.socketID, "presence-a", `{"user_id":"1"}`), "channel_data": `{"user_id":"2"}`},
+		{"channel": "presence-a", "auth": pusherproto.ChannelAuth(appKey, appSecret, c.socketID, "presence-a", `{"user_id":"1"}`), "channel_data": `{"user_id":"2"}`},
 		{"channel": "#server-to-user-1"},
-		{"channel": "private-encrypted-x", "auth": pushersig.ChannelAuth(appKey, appSecret, c.socketID, "private-encrypted-x", "")},
+		{"channel": "private-encrypted-x", "auth": pusherproto.ChannelAuth(appKey, appSecret, c.socketID, "private-encrypted-x", "")},
 	}
 	for _, d := range bad {
 		c.send("pusher:subscribe", "", d)
@@ -311,7 +311,7 @@ func TestSigninAndTerminate(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	a := e.connect(t, wstest.Options{})
 	userData := `{"id":"12345","name":"Ada"}`
-	a.send("pusher:signin", "", map[string]string{"auth": pushersig.UserAuth(appKey, appSecret, a.socketID, userData), "user_data": userData})
+	a.send("pusher:signin", "", map[string]string{"auth": pusherproto.UserAuth(appKey, appSecret, a.socketID, userData), "user_data": userData})
 	var d struct {
 		UserData string `json:"user_data"`
 	}
@@ -337,7 +337,7 @@ func TestSigninAndTerminate(t *testing.T) {
 func TestSigninBadSignature(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	a := e.connect(t, wstest.Options{})
-	a.send("pusher:signin", "", map[string]string{"auth": pushersig.UserAuth(appKey, "wrong", a.socketID, `{"id":"1"}`), "user_data": `{"id":"1"}`})
+	a.send("pusher:signin", "", map[string]string{"auth": pusherproto.UserAuth(appKey, "wrong", a.socketID, `{"id":"1"}`), "user_data": `{"id":"1"}`})
 	if code, _, _ := a.ExpectClose(t); code != 4009 {
 		t.Fatalf("close %d", code)
 	}
@@ -391,7 +391,7 @@ func TestServerToUserWithProviderSubject(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	a := e.connect(t, wstest.Options{})
 	userData := `{"id":"auth0|42"}`
-	a.send("pusher:signin", "", map[string]string{"auth": pushersig.UserAuth(appKey, appSecret, a.socketID, userData), "user_data": userData})
+	a.send("pusher:signin", "", map[string]string{"auth": pusherproto.UserAuth(appKey, appSecret, a.socketID, userData), "user_data": userData})
 	a.expect("pusher:signin_success")
 	a.subscribe("#server-to-user-auth0|43", "")
 	a.expect("pusher:subscription_error")

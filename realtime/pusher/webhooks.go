@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/pusherproto"
 )
 
 // hookEvent is one event of a webhook body, named as Pusher names them.
@@ -156,7 +156,7 @@ func (w *webhooks) send(a *app, evs []hookEvent) {
 
 // post delivers one body, retrying network errors, 429 and 5xx.
 func (w *webhooks) post(a *app, url string, body []byte) {
-	sig := pushersig.Sign(a.Secret, string(body))
+	sig := pusherproto.Sign(a.Secret, string(body))
 	delay := w.cfg.WebhookBackoff
 	for attempt := 0; ; attempt++ {
 		retry, err := w.postOnce(a, url, body, sig)

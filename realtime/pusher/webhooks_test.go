@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/pusherproto"
 	"gatehouse/realtime/internal/wstest"
 	"gatehouse/realtime/pusher"
 )
@@ -36,7 +36,7 @@ func hookServer(t *testing.T, failures int32) (*httptest.Server, chan hookBody, 
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := calls.Add(1)
 		raw, _ := io.ReadAll(r.Body)
-		if r.Header.Get("X-Pusher-Key") != appKey || !pushersig.VerifySignature(appSecret, string(raw), r.Header.Get("X-Pusher-Signature")) {
+		if r.Header.Get("X-Pusher-Key") != appKey || !pusherproto.VerifySignature(appSecret, string(raw), r.Header.Get("X-Pusher-Signature")) {
 			t.Errorf("webhook signature does not verify: %s", raw)
 			w.WriteHeader(401)
 			return

@@ -18,9 +18,9 @@ import (
 	"github.com/gobwas/ws"
 
 	"gatehouse/issuer"
-	"gatehouse/issuer/pushersig"
 	"gatehouse/keys"
 	"gatehouse/policy"
+	"gatehouse/pusherproto"
 	"gatehouse/realtime"
 	"gatehouse/realtime/internal/wstest"
 	"gatehouse/realtime/memory"
@@ -408,7 +408,7 @@ func (p *pusherClient) subscribe(channel string) {
 	p.t.Helper()
 	d := map[string]string{"channel": channel}
 	if strings.HasPrefix(channel, "private-") {
-		d["auth"] = pushersig.ChannelAuth(appKey, appSecret, p.socketID, channel, "")
+		d["auth"] = pusherproto.ChannelAuth(appKey, appSecret, p.socketID, channel, "")
 	}
 	p.send("pusher:subscribe", "", d)
 	p.expect("pusher_internal:subscription_succeeded")
@@ -426,7 +426,7 @@ func (e *env) trigger(channel, name, data string) {
 	e.t.Helper()
 	body, _ := json.Marshal(map[string]any{"name": name, "data": data, "channel": channel})
 	path := "/apps/" + appID + "/events"
-	q := pushersig.SignedQuery(appKey, appSecret, "POST", path, nil, body, time.Now())
+	q := pusherproto.SignedQuery(appKey, appSecret, "POST", path, nil, body, time.Now())
 	resp, err := http.Post(e.ts.URL+path+"?"+q.Encode(), "application/json", bytes.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)

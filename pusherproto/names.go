@@ -1,4 +1,4 @@
-package pushersig
+package pusherproto
 
 import (
 	"strings"
@@ -53,10 +53,6 @@ func ValidChannelName(s string) bool {
 	return true
 }
 
-// ServerToUserPrefix starts the channel a signed-in Pusher user receives
-// server-to-user events on.
-const ServerToUserPrefix = "#server-to-user-"
-
 // ValidServerToUserChannel reports whether s is "#server-to-user-" followed
 // by a user id: 1 to MaxChannelNameLen bytes of valid UTF-8 without spaces or
 // control characters. User ids are identity-provider subjects ("auth0|42"),
@@ -64,7 +60,7 @@ const ServerToUserPrefix = "#server-to-user-"
 // socket subscribe to the channel of the user it signed in as, so the wider
 // alphabet cannot widen anyone's access.
 func ValidServerToUserChannel(s string) bool {
-	id, ok := strings.CutPrefix(s, ServerToUserPrefix)
+	id, ok := strings.CutPrefix(s, PrefixServerToUser)
 	if !ok || id == "" || len(id) > MaxChannelNameLen || !utf8.ValidString(id) {
 		return false
 	}

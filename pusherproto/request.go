@@ -1,4 +1,4 @@
-package pushersig
+package pusherproto
 
 import (
 	"crypto/hmac"
@@ -21,12 +21,12 @@ const AuthVersion = "1.0"
 // Errors returned by VerifyRequest. They tell the log which check failed; a
 // client should only ever see a generic 401.
 var (
-	ErrMissingParam   = errors.New("pushersig: missing auth parameter")
-	ErrWrongKey       = errors.New("pushersig: unknown auth_key")
-	ErrBadVersion     = errors.New("pushersig: unsupported auth_version")
-	ErrStaleTimestamp = errors.New("pushersig: auth_timestamp outside the allowed window")
-	ErrBodyMD5        = errors.New("pushersig: body_md5 does not match the body")
-	ErrBadSignature   = errors.New("pushersig: auth_signature does not match")
+	ErrMissingParam   = errors.New("pusherproto: missing auth parameter")
+	ErrWrongKey       = errors.New("pusherproto: unknown auth_key")
+	ErrBadVersion     = errors.New("pusherproto: unsupported auth_version")
+	ErrStaleTimestamp = errors.New("pusherproto: auth_timestamp outside the allowed window")
+	ErrBodyMD5        = errors.New("pusherproto: body_md5 does not match the body")
+	ErrBadSignature   = errors.New("pusherproto: auth_signature does not match")
 )
 
 // StringToSign returns what the HTTP API signs: the upper-case method, the

@@ -1,4 +1,4 @@
-package pushersig
+package pusherproto
 
 import (
 	"crypto/hmac"
