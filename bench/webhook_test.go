@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"gatehouse/authn"
+	"gatehouse/fronts/deepstream"
 	"gatehouse/handlers"
 	"gatehouse/issuer"
 	"gatehouse/keys"
@@ -102,11 +103,11 @@ func whRig(b *testing.B) (http.Handler, *issuer.Issuer) {
 	}
 	m := handlers.NewMetrics()
 	log := slog.New(slog.DiscardHandler)
-	ds, err := handlers.NewDeepstream(handlers.DeepstreamConfig{Enabled: true, Anonymous: true}, res, m, log)
+	ds, err := deepstream.New(deepstream.Config{Enabled: true, Anonymous: true}, res, m, log)
 	if err != nil {
 		b.Fatal(err)
 	}
-	router, err := handlers.NewRouter(handlers.ServerConfig{}, m, log, ds)
+	router, err := handlers.NewRouter(handlers.ServerConfig{}, m, log, handlers.Routes(ds.Routes()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -183,11 +184,11 @@ func whRigWithIssuer(b *testing.B, iss *issuer.Issuer) (http.Handler, error) {
 	}
 	m := handlers.NewMetrics()
 	log := slog.New(slog.DiscardHandler)
-	ds, err := handlers.NewDeepstream(handlers.DeepstreamConfig{Enabled: true}, res, m, log)
+	ds, err := deepstream.New(deepstream.Config{Enabled: true}, res, m, log)
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := handlers.NewRouter(handlers.ServerConfig{}, m, log, ds)
+	r, err := handlers.NewRouter(handlers.ServerConfig{}, m, log, handlers.Routes(ds.Routes()))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"gatehouse/internal/httpx"
 	"gatehouse/oidc"
 	"gatehouse/web"
 )
@@ -106,7 +107,7 @@ func (a *Auth) logout(c *gin.Context) {
 	ctx := c.Request.Context()
 	if !sameOrigin(c.Request, a.rp.Origin()) {
 		a.log.InfoContext(ctx, "logout refused: not same-origin", "origin", c.GetHeader("Origin"))
-		abort(c, http.StatusForbidden, codeAccessDenied, "cross-origin request refused")
+		abort(c, http.StatusForbidden, httpx.CodeAccessDenied, "cross-origin request refused")
 		return
 	}
 	rt := c.PostForm("return_to")
@@ -116,7 +117,7 @@ func (a *Auth) logout(c *gin.Context) {
 	res, err := a.rp.Logout(ctx, c.Request, rt)
 	if err != nil {
 		a.log.InfoContext(ctx, "logout refused return_to", "err", err)
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "return_to not allowed")
+		abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "return_to not allowed")
 		return
 	}
 	http.SetCookie(c.Writer, res.Cookie)
@@ -131,13 +132,13 @@ func (a *Auth) backchannel(c *gin.Context) {
 	ctx := c.Request.Context()
 	raw := c.PostForm("logout_token")
 	if raw == "" {
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "logout_token is required")
+		abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "logout_token is required")
 		return
 	}
 	revs, err := a.rp.BackchannelLogout(ctx, raw)
 	if err != nil {
 		a.log.WarnContext(ctx, "back-channel logout refused", "err", err)
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "invalid logout token")
+		abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "invalid logout token")
 		return
 	}
 	for _, r := range revs {
@@ -166,7 +167,7 @@ func (a *Auth) me(c *gin.Context) {
 		a.log.InfoContext(c.Request.Context(), "session refused", "err", err)
 	}
 	if !ok || err != nil {
-		abort(c, http.StatusUnauthorized, codeInvalidToken, "no valid session")
+		abort(c, http.StatusUnauthorized, httpx.CodeInvalidToken, "no valid session")
 		return
 	}
 	if ck := s.Slide(c.Request); ck != nil {

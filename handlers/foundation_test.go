@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"gatehouse/internal/httpx"
 	"gatehouse/issuer"
 	"gatehouse/keys"
 	"gatehouse/policy"
@@ -96,9 +97,9 @@ func (f *foundation) do(method, path, body string, hdr ...string) *httptest.Resp
 	return rec
 }
 
-func decodeError(t *testing.T, rec *httptest.ResponseRecorder) errorBody {
+func decodeError(t *testing.T, rec *httptest.ResponseRecorder) httpx.ErrorBody {
 	t.Helper()
-	var e errorBody
+	var e httpx.ErrorBody
 	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error == "" || e.Description == "" {
 		t.Fatalf("not a JSON error body: %q (%v)", rec.Body.String(), err)
 	}
@@ -159,12 +160,12 @@ func TestAnonymousBadInput(t *testing.T) {
 		status     int
 		code       string
 	}{
-		{"alg not allowed", `{"alg":"ES512"}`, nil, 400, codeInvalidRequest},
-		{"alg none", `{"alg":"none"}`, nil, 400, codeInvalidRequest},
-		{"malformed JSON", `{"alg":`, nil, 400, codeInvalidRequest},
-		{"JSON array", `[1,2]`, nil, 400, codeInvalidRequest},
-		{"unknown profile", `{"profile":"nope"}`, nil, 400, codeInvalidRequest},
-		{"body over 64 KiB", `{"alg":"` + strings.Repeat("x", 70<<10) + `"}`, nil, 413, codeTooLarge},
+		{"alg not allowed", `{"alg":"ES512"}`, nil, 400, httpx.CodeInvalidRequest},
+		{"alg none", `{"alg":"none"}`, nil, 400, httpx.CodeInvalidRequest},
+		{"malformed JSON", `{"alg":`, nil, 400, httpx.CodeInvalidRequest},
+		{"JSON array", `[1,2]`, nil, 400, httpx.CodeInvalidRequest},
+		{"unknown profile", `{"profile":"nope"}`, nil, 400, httpx.CodeInvalidRequest},
+		{"body over 64 KiB", `{"alg":"` + strings.Repeat("x", 70<<10) + `"}`, nil, 413, httpx.CodeTooLarge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,7 +216,7 @@ func TestAnonymousRateLimit(t *testing.T) {
 	if rec.Code != 429 {
 		t.Fatalf("over the rate: %d", rec.Code)
 	}
-	if e := decodeError(t, rec); e.Error != codeRateLimited {
+	if e := decodeError(t, rec); e.Error != httpx.CodeRateLimited {
 		t.Fatalf("code %q", e.Error)
 	}
 	if ra := rec.Header().Get("Retry-After"); ra != "20" {

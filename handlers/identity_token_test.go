@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"gatehouse/fronts/frontstest"
 	"gatehouse/issuer"
 	"gatehouse/policy"
 )
@@ -133,7 +134,7 @@ func TestAblyCapabilityFromPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := issuer.AblyCapability(pol.Grants(frontsAda))
+	got := issuer.AblyCapability(pol.Grants(frontstest.Ada))
 	want := `{"chat:*":["publish","subscribe"],"presence-lobby":["presence","subscribe"],"user:auth0=7C42":["subscribe"]}`
 	if got != want {
 		t.Errorf("capability %s, want %s", got, want)

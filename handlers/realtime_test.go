@@ -17,6 +17,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
+	"gatehouse/internal/httpx"
 	"gatehouse/pusherproto"
 	"gatehouse/realtime"
 	"gatehouse/realtime/memory"
@@ -256,7 +257,7 @@ func TestRealtimeHTTPAPIRoutes(t *testing.T) {
 	s := newRealtimeServer(t, testApp(), nil)
 	event := []byte(`{"name":"greet","channel":"public-a","data":"{\"hi\":1}"}`)
 	batch := []byte(`{"batch":[{"name":"greet","channel":"public-a","data":"x"}]}`)
-	big := []byte(`{"name":"greet","channel":"public-a","data":"` + strings.Repeat("x", MaxBodyBytes) + `"}`)
+	big := []byte(`{"name":"greet","channel":"public-a","data":"` + strings.Repeat("x", httpx.MaxBodyBytes) + `"}`)
 	for _, tc := range []struct {
 		name   string
 		method string

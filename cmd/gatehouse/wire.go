@@ -9,6 +9,7 @@ import (
 
 	"gatehouse/authn"
 	"gatehouse/config"
+	"gatehouse/fronts/pusherauth"
 	"gatehouse/handlers"
 	"gatehouse/issuer"
 	"gatehouse/keys"
@@ -39,6 +40,8 @@ type app struct {
 	// sessions reads login session cookies; nil when no login is configured.
 	sessions authn.SessionReader
 	onRevoke []func(ctx context.Context, sid string)
+	// pusherAuth is the Pusher auth front, once wireFronts ran.
+	pusherAuth *pusherauth.Auth
 }
 
 // revoke revokes a session id everywhere: the list every verifier asks, and

@@ -6,7 +6,10 @@ import (
 
 	"gatehouse/authn"
 	"gatehouse/config"
+	"gatehouse/fronts/deepstream"
+	"gatehouse/fronts/pusherauth"
 	"gatehouse/handlers"
+	"gatehouse/internal/httpx"
 	"gatehouse/issuer"
 )
 
@@ -25,7 +28,7 @@ func wireFronts(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	ds, err := handlers.NewDeepstream(handlers.DeepstreamConfig{
+	ds, err := deepstream.New(deepstream.Config{
 		// On unless turned off: it only answers who a credential belongs to.
 		Enabled:   cfg.Deepstream.Enabled == nil || *cfg.Deepstream.Enabled,
 		Anonymous: anonymous,
@@ -33,9 +36,9 @@ func wireFronts(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	apps := make([]handlers.PusherApp, 0, len(cfg.Apps))
+	apps := make([]pusherauth.App, 0, len(cfg.Apps))
 	for _, app := range cfg.Apps {
-		pa := handlers.PusherApp{ID: app.ID, Key: app.Key, Secret: app.Secret}
+		pa := pusherauth.App{ID: app.ID, Key: app.Key, Secret: app.Secret}
 		if app.EncryptionMasterKey != "" {
 			if pa.MasterKey, err = config.DecodeKey(app.EncryptionMasterKey); err != nil {
 				return fmt.Errorf("apps %s: encryption_master_key: %w", app.ID, err)
@@ -43,12 +46,13 @@ func wireFronts(ctx context.Context, a *app) error {
 		}
 		apps = append(apps, pa)
 	}
-	cors := handlers.NewCORS(append([]string{cfg.Server.PublicURL}, cfg.OIDC.RedirectAllowlist...)...)
-	pa, err := handlers.NewPusherAuth(handlers.PusherAuthConfig{Apps: apps, Anonymous: anonymous}, res, cors, a.metrics, a.log)
+	cors := httpx.NewCORS(append([]string{cfg.Server.PublicURL}, cfg.OIDC.RedirectAllowlist...)...)
+	pa, err := pusherauth.New(pusherauth.Config{Apps: apps, Anonymous: anonymous}, res, cors, a.metrics, a.log)
 	if err != nil {
 		return err
 	}
-	a.groups = append(a.groups, ds, pa)
+	a.pusherAuth = pa
+	a.groups = append(a.groups, handlers.Routes(ds.Routes()), handlers.Routes(pa.Routes()))
 	return nil
 }
 
@@ -65,23 +69,6 @@ func registerProfiles(cfg *config.Config, iss *issuer.Issuer) error {
 	}
 	if err := iss.RegisterProfiles(pc); err != nil {
 		return fmt.Errorf("profiles: %w", err)
-	}
-	return nil
-}
-
-// pusherAuthOf returns the Pusher auth front wired into a, for the realtime
-// wiring to install its hook:
-//
-//	pusherAuthOf(a).OnAuthorized(func(ctx context.Context, appID, socketID string, id policy.Identity) {
-//		if id.SessionID != "" { _ = hub.BindSession(ctx, appID, socketID, id.SessionID) }
-//	})
-//
-// It returns nil before wireFronts ran.
-func pusherAuthOf(a *app) *handlers.PusherAuth {
-	for _, g := range a.groups {
-		if p, ok := g.(*handlers.PusherAuth); ok {
-			return p
-		}
 	}
 	return nil
 }

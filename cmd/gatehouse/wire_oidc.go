@@ -13,6 +13,7 @@ import (
 
 	"gatehouse/config"
 	"gatehouse/handlers"
+	"gatehouse/internal/httpx"
 	"gatehouse/oidc"
 	"gatehouse/oidc/devidp"
 )
@@ -87,9 +88,9 @@ func wireOIDC(ctx context.Context, a *app) error {
 	if rp != nil {
 		subjects = rp
 	}
-	origin, err := publicOrigin(cfg.Server.PublicURL)
-	if err != nil {
-		return err
+	origin, ok := httpx.Origin(cfg.Server.PublicURL)
+	if !ok {
+		return fmt.Errorf("server.public_url %q is not an absolute http(s) URL", cfg.Server.PublicURL)
 	}
 	tok, err := handlers.NewToken(handlers.TokenConfig{Origin: origin}, a.sessions, subjects, a.issuer, a.policy, a.metrics, a.log)
 	if err != nil {
@@ -188,18 +189,6 @@ func claimPaths(p config.Policy) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func publicOrigin(publicURL string) (string, error) {
-	scheme, rest, ok := strings.Cut(publicURL, "://")
-	if !ok {
-		return "", fmt.Errorf("server.public_url %q is not absolute", publicURL)
-	}
-	host, _, _ := strings.Cut(rest, "/")
-	scheme = strings.ToLower(scheme)
-	host = strings.ToLower(host)
-	host = strings.TrimSuffix(strings.TrimSuffix(host, map[string]string{"http": ":80", "https": ":443"}[scheme]), ":")
-	return scheme + "://" + host, nil
 }
 
 func randomSecret() string {

@@ -86,7 +86,7 @@ func wireRealtime(ctx context.Context, a *app) error {
 		}
 	})
 	// /pusher/auth tells which session a socket authorized with.
-	if pa := pusherAuthOf(a); pa != nil {
+	if pa := a.pusherAuth; pa != nil {
 		pa.OnAuthorized(func(ctx context.Context, appID, socketID string, id policy.Identity) {
 			if id.SessionID == "" {
 				return

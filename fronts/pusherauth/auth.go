@@ -1,4 +1,4 @@
-package handlers
+package pusherauth
 
 import (
 	"bytes"
@@ -12,15 +12,20 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/gin-gonic/gin"
-
 	"gatehouse/authn"
+	"gatehouse/internal/httpx"
 	"gatehouse/policy"
 	"gatehouse/pusherproto"
 )
 
-// PusherApp is one app's Pusher credentials.
-type PusherApp struct {
+// Paths of the two endpoints.
+const (
+	ChannelAuthPath = "/pusher/auth"
+	UserAuthPath    = "/pusher/user-auth"
+)
+
+// App is one app's Pusher credentials.
+type App struct {
 	// ID is the app id, picked with ?app=ID.
 	ID string
 	// Key and Secret sign channel authorizations and user authentications.
@@ -30,15 +35,22 @@ type PusherApp struct {
 	MasterKey []byte
 }
 
-// PusherAuthConfig configures the Pusher auth endpoints.
-type PusherAuthConfig struct {
+// Config configures the Pusher auth endpoints.
+type Config struct {
 	// Apps are the apps whose credentials sign; with exactly one, ?app may be
 	// left out.
-	Apps []PusherApp
+	Apps []App
 	// Anonymous lets callers without a credential be authorized, as a fresh
 	// anonymous identity, for the channels the policy's anonymous grants
 	// cover. User authentication (signin) always needs a credential.
 	Anonymous bool
+}
+
+// Metrics counts broker auth decisions; the Prometheus metrics of handlers
+// implement it.
+type Metrics interface {
+	// Decision counts one decision ("allow" or "deny") of front.
+	Decision(front, decision string)
 }
 
 // AuthorizedHook is told, after a successful authorization, which identity a
@@ -46,33 +58,33 @@ type PusherAuthConfig struct {
 // identity's session to the socket, so revoking the session closes it).
 type AuthorizedHook func(ctx context.Context, appID, socketID string, id policy.Identity)
 
-// PusherAuth serves Pusher channel authorization (POST /pusher/auth) and user
+// Auth serves Pusher channel authorization (POST /pusher/auth) and user
 // authentication (POST /pusher/user-auth) for the configured apps, deciding
 // with the policy and signing with pusherproto.
-type PusherAuth struct {
-	cfg     PusherAuthConfig
-	apps    map[string]*PusherApp
+type Auth struct {
+	cfg     Config
+	apps    map[string]*App
 	resolve *authn.Resolver
-	cors    *CORS
-	metrics *Metrics
+	cors    *httpx.CORS
+	metrics Metrics
 	log     *slog.Logger
 	hook    atomic.Pointer[AuthorizedHook]
 }
 
-// NewPusherAuth validates the apps and builds the endpoints. cors may be nil
-// (no cross-origin callers).
-func NewPusherAuth(cfg PusherAuthConfig, res *authn.Resolver, cors *CORS, m *Metrics, log *slog.Logger) (*PusherAuth, error) {
+// New validates the apps and builds the endpoints. cors may be nil (no
+// cross-origin callers).
+func New(cfg Config, res *authn.Resolver, cors *httpx.CORS, m Metrics, log *slog.Logger) (*Auth, error) {
 	if res == nil || m == nil || log == nil {
-		return nil, errors.New("handlers: pusher auth needs a resolver, metrics and a logger")
+		return nil, errors.New("pusherauth: needs a resolver, metrics and a logger")
 	}
-	p := &PusherAuth{cfg: cfg, apps: map[string]*PusherApp{}, resolve: res, cors: cors, metrics: m, log: log}
+	p := &Auth{cfg: cfg, apps: map[string]*App{}, resolve: res, cors: cors, metrics: m, log: log}
 	for i := range cfg.Apps {
 		a := &cfg.Apps[i]
 		if a.ID == "" || a.Key == "" || a.Secret == "" {
-			return nil, fmt.Errorf("handlers: pusher app %d needs an id, key and secret", i)
+			return nil, fmt.Errorf("pusherauth: app %d needs an id, key and secret", i)
 		}
 		if a.MasterKey != nil && len(a.MasterKey) != 32 {
-			return nil, fmt.Errorf("handlers: pusher app %q: encryption master key must be 32 bytes", a.ID)
+			return nil, fmt.Errorf("pusherauth: app %q: encryption master key must be 32 bytes", a.ID)
 		}
 		p.apps[a.ID] = a
 	}
@@ -81,7 +93,7 @@ func NewPusherAuth(cfg PusherAuthConfig, res *authn.Resolver, cors *CORS, m *Met
 
 // OnAuthorized installs the hook told of every successful authorization
 // (nil removes it). It may be called at any time.
-func (p *PusherAuth) OnAuthorized(f AuthorizedHook) {
+func (p *Auth) OnAuthorized(f AuthorizedHook) {
 	if f == nil {
 		p.hook.Store(nil)
 		return
@@ -89,12 +101,22 @@ func (p *PusherAuth) OnAuthorized(f AuthorizedHook) {
 	p.hook.Store(&f)
 }
 
-// Mount adds the routes and their CORS preflights.
-func (p *PusherAuth) Mount(r gin.IRouter) {
-	for path, h := range map[string]gin.HandlerFunc{"/pusher/auth": p.channelAuth, "/pusher/user-auth": p.userAuth} {
-		r.OPTIONS(path, p.cors.Preflight)
-		r.POST(path, p.cors.Handle, h)
+// Routes returns the two endpoints and their CORS preflights.
+func (p *Auth) Routes() []httpx.Route {
+	var out []httpx.Route
+	for _, r := range []struct {
+		path string
+		h    httpx.Handler
+	}{{ChannelAuthPath, p.channelAuth}, {UserAuthPath, p.userAuth}} {
+		h := r.h
+		out = append(out,
+			httpx.Route{Method: http.MethodOptions, Pattern: r.path, Handler: p.cors.Preflight},
+			httpx.Route{Method: http.MethodPost, Pattern: r.path, Handler: func(w http.ResponseWriter, req *http.Request, ip string) {
+				p.cors.Headers(w, req)
+				h(w, req, ip)
+			}})
 	}
+	return out
 }
 
 // channelAuthAnswer is the JSON pusher-js expects from channel authorization.
@@ -136,8 +158,8 @@ func infoOf(id policy.Identity) *userInfo {
 	return &userInfo{Name: id.Name}
 }
 
-func (p *PusherAuth) channelAuth(c *gin.Context) {
-	app, req, caller, ok := p.prepare(c, true)
+func (p *Auth) channelAuth(w http.ResponseWriter, r *http.Request, _ string) {
+	app, req, caller, ok := p.prepare(w, r, true)
 	if !ok {
 		return
 	}
@@ -147,14 +169,14 @@ func (p *PusherAuth) channelAuth(c *gin.Context) {
 	switch {
 	case !typ.NeedsAuth():
 		p.metrics.Decision("pusher", "deny")
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "only private and presence channels are authorized")
+		httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, "only private and presence channels are authorized")
 		return
 	case encrypted && app.MasterKey == nil:
 		p.metrics.Decision("pusher", "deny")
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "this app has no encryption master key")
+		httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, "this app has no encryption master key")
 		return
 	case !caller.Grants.CanSubscribe(ch):
-		p.denied(c, caller, ch)
+		p.denied(w, r, caller, ch)
 		return
 	}
 	var ans channelAuthAnswer
@@ -162,7 +184,7 @@ func (p *PusherAuth) channelAuth(c *gin.Context) {
 		id := caller.Identity
 		data, err := compactJSON(presenceData{UserID: id.Subject, UserInfo: infoOf(id)})
 		if err != nil {
-			p.fail(c, err)
+			p.fail(w, r, err)
 			return
 		}
 		ans.ChannelData = data
@@ -171,76 +193,86 @@ func (p *PusherAuth) channelAuth(c *gin.Context) {
 	if encrypted {
 		ans.SharedSecret = pusherproto.SharedSecret(ch, app.MasterKey)
 	}
-	p.allowed(c, app, req, caller)
-	c.JSON(http.StatusOK, ans)
+	p.allowed(r, app, req, caller)
+	httpx.WriteJSON(w, http.StatusOK, ans)
 }
 
-func (p *PusherAuth) userAuth(c *gin.Context) {
-	app, req, caller, ok := p.prepare(c, false)
+func (p *Auth) userAuth(w http.ResponseWriter, r *http.Request, _ string) {
+	app, req, caller, ok := p.prepare(w, r, false)
 	if !ok {
 		return
 	}
 	if caller.Identity.Anonymous {
-		p.denied(c, caller, "")
+		p.denied(w, r, caller, "")
 		return
 	}
 	id := caller.Identity
 	data, err := compactJSON(userData{ID: id.Subject, UserInfo: infoOf(id)})
 	if err != nil {
-		p.fail(c, err)
+		p.fail(w, r, err)
 		return
 	}
-	p.allowed(c, app, req, caller)
-	c.JSON(http.StatusOK, userAuthAnswer{Auth: pusherproto.UserAuth(app.Key, app.Secret, req.SocketID, data), UserData: data})
+	p.allowed(r, app, req, caller)
+	httpx.WriteJSON(w, http.StatusOK, userAuthAnswer{Auth: pusherproto.UserAuth(app.Key, app.Secret, req.SocketID, data), UserData: data})
 }
 
 // prepare picks the app, parses the form and resolves the caller, answering
 // the request itself when any of them fails.
-func (p *PusherAuth) prepare(c *gin.Context, wantChannel bool) (*PusherApp, pusherAuthRequest, authn.Caller, bool) {
-	app := p.app(c.Query("app"))
+func (p *Auth) prepare(w http.ResponseWriter, r *http.Request, wantChannel bool) (*App, authRequest, authn.Caller, bool) {
+	appID := r.URL.Query().Get("app")
+	app := p.app(appID)
 	if app == nil {
 		msg := "unknown app"
-		if c.Query("app") == "" {
+		if appID == "" {
 			msg = "app parameter required when several apps are configured"
 		}
 		if len(p.apps) == 0 {
-			abort(c, http.StatusNotFound, codeNotFound, "no apps are configured")
+			httpx.WriteError(w, http.StatusNotFound, httpx.CodeNotFound, "no apps are configured")
 		} else {
-			abort(c, http.StatusBadRequest, codeInvalidRequest, msg)
+			httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, msg)
 		}
-		return nil, pusherAuthRequest{}, authn.Caller{}, false
+		return nil, authRequest{}, authn.Caller{}, false
 	}
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		abortBodyError(c, err)
-		return nil, pusherAuthRequest{}, authn.Caller{}, false
+		httpx.WriteBodyError(w, err)
+		return nil, authRequest{}, authn.Caller{}, false
 	}
-	req, err := parsePusherAuth(c.ContentType(), body, wantChannel)
+	req, err := parsePusherAuth(contentType(r), body, wantChannel)
 	if err != nil {
-		p.log.InfoContext(c.Request.Context(), "pusher auth: bad request", "err", err)
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "socket_id or channel_name is missing or malformed")
-		return nil, pusherAuthRequest{}, authn.Caller{}, false
+		p.log.InfoContext(r.Context(), "pusher auth: bad request", "err", err)
+		httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, "socket_id or channel_name is missing or malformed")
+		return nil, authRequest{}, authn.Caller{}, false
 	}
-	caller, err := p.resolve.Request(c.Request, p.cfg.Anonymous)
+	caller, err := p.resolve.Request(r, p.cfg.Anonymous)
 	if err != nil {
 		p.metrics.Decision("pusher", "deny")
-		p.log.InfoContext(c.Request.Context(), "pusher auth: no valid credential", "err", err)
-		abort(c, http.StatusUnauthorized, codeInvalidToken, "no valid credential")
-		return nil, pusherAuthRequest{}, authn.Caller{}, false
+		p.log.InfoContext(r.Context(), "pusher auth: no valid credential", "err", err)
+		httpx.WriteError(w, http.StatusUnauthorized, httpx.CodeInvalidToken, "no valid credential")
+		return nil, authRequest{}, authn.Caller{}, false
 	}
 	// A browser on a foreign origin may carry the session cookie (SameSite
 	// lets top-level POSTs through in some cases): only configured origins
 	// act with it.
 	if caller.Source == authn.SourceSession {
-		if o := c.GetHeader("Origin"); o != "" && !p.cors.Allowed(o) {
-			p.denied(c, caller, "origin "+o)
-			return nil, pusherAuthRequest{}, authn.Caller{}, false
+		if o := r.Header.Get("Origin"); o != "" && !p.cors.Allowed(o) {
+			p.denied(w, r, caller, "origin "+o)
+			return nil, authRequest{}, authn.Caller{}, false
 		}
 	}
 	return app, req, caller, true
 }
 
-func (p *PusherAuth) app(id string) *PusherApp {
+// contentType is the Content-Type of r up to its parameters.
+func contentType(r *http.Request) string {
+	ct := r.Header.Get("Content-Type")
+	if i := strings.IndexAny(ct, " ;"); i >= 0 {
+		return ct[:i]
+	}
+	return ct
+}
+
+func (p *Auth) app(id string) *App {
 	if id == "" {
 		if len(p.cfg.Apps) == 1 {
 			return &p.cfg.Apps[0]
@@ -250,22 +282,22 @@ func (p *PusherAuth) app(id string) *PusherApp {
 	return p.apps[id]
 }
 
-func (p *PusherAuth) allowed(c *gin.Context, app *PusherApp, req pusherAuthRequest, caller authn.Caller) {
+func (p *Auth) allowed(r *http.Request, app *App, req authRequest, caller authn.Caller) {
 	p.metrics.Decision("pusher", "allow")
 	if h := p.hook.Load(); h != nil {
-		(*h)(c.Request.Context(), app.ID, req.SocketID, caller.Identity)
+		(*h)(r.Context(), app.ID, req.SocketID, caller.Identity)
 	}
 }
 
-func (p *PusherAuth) denied(c *gin.Context, caller authn.Caller, what string) {
+func (p *Auth) denied(w http.ResponseWriter, r *http.Request, caller authn.Caller, what string) {
 	p.metrics.Decision("pusher", "deny")
-	p.log.InfoContext(c.Request.Context(), "pusher auth denied", "sub", caller.Identity.Subject, "source", caller.Source, "channel", what)
-	abort(c, http.StatusForbidden, codeAccessDenied, "not allowed")
+	p.log.InfoContext(r.Context(), "pusher auth denied", "sub", caller.Identity.Subject, "source", caller.Source, "channel", what)
+	httpx.WriteError(w, http.StatusForbidden, httpx.CodeAccessDenied, "not allowed")
 }
 
-func (p *PusherAuth) fail(c *gin.Context, err error) {
-	p.log.ErrorContext(c.Request.Context(), "pusher auth failed", "err", err)
-	abort(c, http.StatusInternalServerError, codeServerError, "internal error")
+func (p *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p.log.ErrorContext(r.Context(), "pusher auth failed", "err", err)
+	httpx.WriteError(w, http.StatusInternalServerError, httpx.CodeServerError, "internal error")
 }
 
 // compactJSON encodes v as JSON.stringify would: no HTML escaping, no
@@ -276,7 +308,7 @@ func compactJSON(v any) (string, error) {
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return "", fmt.Errorf("handlers: encode: %w", err)
+		return "", fmt.Errorf("pusherauth: encode: %w", err)
 	}
 	return strings.TrimSuffix(b.String(), "\n"), nil
 }

@@ -1,11 +1,8 @@
-package handlers
+package httpx
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
-
-	"github.com/gin-gonic/gin"
 )
 
 // CORS lets pages on configured origins call credentialed endpoints (the
@@ -15,41 +12,37 @@ type CORS struct {
 	origins map[string]bool
 }
 
-// NewCORS allows the origins (scheme://host[:port]) of the given URLs;
-// entries that are not absolute http(s) URLs are ignored.
+// NewCORS allows the origins of the given URLs (see Origin: a default port
+// written out names the same origin as none); entries that are not absolute
+// http(s) URLs are ignored.
 func NewCORS(urls ...string) *CORS {
 	c := &CORS{origins: map[string]bool{}}
 	for _, u := range urls {
-		if o, ok := originOf(u); ok {
+		if o, ok := Origin(u); ok {
 			c.origins[o] = true
 		}
 	}
 	return c
 }
 
-// originOf returns the serialised origin of an absolute http(s) URL.
-func originOf(raw string) (string, bool) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", false
-	}
-	return strings.ToLower(u.Scheme + "://" + u.Host), true
-}
-
-// Allowed reports whether origin (an Origin header value) is configured.
+// Allowed reports whether origin (an Origin header value) is configured. The
+// header must be a serialised origin as browsers send it (no path, no default
+// port); case does not matter.
 func (c *CORS) Allowed(origin string) bool {
 	if c == nil || origin == "" || origin == "null" {
 		return false
 	}
-	o, ok := originOf(origin)
+	o, ok := Origin(origin)
 	return ok && o == strings.ToLower(origin) && c.origins[o]
 }
 
-// headers adds the CORS response headers for an allowed Origin.
-func (c *CORS) headers(gc *gin.Context) bool {
-	h := gc.Writer.Header()
+// Headers adds the CORS response headers for an allowed Origin and reports
+// whether it was allowed. Call it before writing the answer of the actual
+// (non-preflight) request.
+func (c *CORS) Headers(w http.ResponseWriter, r *http.Request) bool {
+	h := w.Header()
 	h.Add("Vary", "Origin")
-	origin := gc.GetHeader("Origin")
+	origin := r.Header.Get("Origin")
 	if !c.Allowed(origin) {
 		return false
 	}
@@ -58,29 +51,23 @@ func (c *CORS) headers(gc *gin.Context) bool {
 	return true
 }
 
-// Handle is middleware for the actual (non-preflight) request.
-func (c *CORS) Handle(gc *gin.Context) {
-	c.headers(gc)
-	gc.Next()
-}
-
 // Preflight answers OPTIONS: 204 with the allowed method and headers for a
 // configured origin, 204 without CORS headers otherwise (the browser then
 // refuses the real request).
-func (c *CORS) Preflight(gc *gin.Context) {
-	h := gc.Writer.Header()
+func (c *CORS) Preflight(w http.ResponseWriter, r *http.Request, _ string) {
+	h := w.Header()
 	h.Add("Vary", "Access-Control-Request-Method")
 	h.Add("Vary", "Access-Control-Request-Headers")
-	if c.headers(gc) {
+	if c.Headers(w, r) {
 		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
 		allowed := "Authorization, Content-Type"
-		if req := gc.GetHeader("Access-Control-Request-Headers"); req != "" && isHeaderList(req) {
+		if req := r.Header.Get("Access-Control-Request-Headers"); req != "" && isHeaderList(req) {
 			allowed = req
 		}
 		h.Set("Access-Control-Allow-Headers", allowed)
 		h.Set("Access-Control-Max-Age", "600")
 	}
-	gc.AbortWithStatus(http.StatusNoContent)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // isHeaderList reports whether s is a comma-separated list of header names

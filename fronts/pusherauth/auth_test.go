@@ -1,8 +1,10 @@
-package handlers
+package pusherauth
 
 import (
 	"context"
 	"encoding/json"
+	"flag"
+	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -10,8 +12,59 @@ import (
 	"sync"
 	"testing"
 
+	"gatehouse/authn/authntest"
+	"gatehouse/fronts/frontstest"
+	"gatehouse/internal/httpx"
 	"gatehouse/policy"
 )
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// The app of Pusher's published signature vectors.
+const (
+	vectorKey    = "278d425bdf160c739803"
+	vectorSecret = "7ad3773142a6692b25b8"
+)
+
+func vectorMasterKey() []byte {
+	k := make([]byte, 32)
+	for i := range k {
+		k[i] = byte(i)
+	}
+	return k
+}
+
+// rig is the endpoints over the fronts' test rig.
+type rig struct {
+	*authntest.Rig
+	auth      *Auth
+	decisions *frontstest.Decisions
+}
+
+type rigOpts struct {
+	anonymous bool
+	apps      []App
+}
+
+func newRig(t testing.TB, o rigOpts) *rig {
+	t.Helper()
+	r := &rig{Rig: authntest.New(t, authntest.Config{Policy: frontstest.Policy, Sessions: frontstest.Sessions}), decisions: &frontstest.Decisions{}}
+	apps := o.apps
+	if apps == nil {
+		apps = []App{{ID: "chat", Key: vectorKey, Secret: vectorSecret, MasterKey: vectorMasterKey()}}
+	}
+	var err error
+	r.auth, err = New(Config{Apps: apps, Anonymous: o.anonymous}, r.Resolver,
+		httpx.NewCORS("http://127.0.0.1:8080", "https://app.example.com"), r.decisions, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *rig) do(method, path, body string, hdr ...string) *httptest.ResponseRecorder {
+	return frontstest.Do(r.auth.Routes(), method, path, body, hdr...)
+}
 
 const formType = "application/x-www-form-urlencoded"
 
@@ -23,13 +76,14 @@ func pusherForm(socketID, channel string) string {
 	return v.Encode()
 }
 
-func (r *frontsRig) pusherAuth(path, body string, hdr ...string) *httptest.ResponseRecorder {
+func (r *rig) pusherAuth(path, body string, hdr ...string) *httptest.ResponseRecorder {
 	return r.do("POST", path, body, append([]string{"Content-Type", formType}, hdr...)...)
 }
 
-// TestPusherAuthVectors checks our answers against SPEC §10's vectors.
+// TestPusherAuthVectors checks our answers against Pusher's published
+// signature vectors.
 func TestPusherAuthVectors(t *testing.T) {
-	r := newFrontsRig(t, rigOpts{})
+	r := newRig(t, rigOpts{})
 	for _, tc := range []struct {
 		name, path, body, cookie string
 		want                     map[string]string
@@ -66,69 +120,69 @@ func TestPusherAuthVectors(t *testing.T) {
 					t.Errorf("%s = %q, want %q", k, got[k], v)
 				}
 			}
-			checkGolden(t, tc.golden, wireDump(t, rec))
+			frontstest.CheckGolden(t, tc.golden, frontstest.Dump(t, rec), *update)
 		})
 	}
 }
 
 func TestPusherAuthRejections(t *testing.T) {
-	r := newFrontsRig(t, rigOpts{anonymous: true})
-	noKey := newFrontsRig(t, rigOpts{apps: []PusherApp{{ID: "plain", Key: "k", Secret: "s0123456789abcdef"}}})
-	two := newFrontsRig(t, rigOpts{apps: []PusherApp{{ID: "a", Key: "ka", Secret: "sa"}, {ID: "b", Key: "kb", Secret: "sb"}}})
-	closed := newFrontsRig(t, rigOpts{anonymous: false})
-	good := r.mint(t, frontsAda, 0)
+	r := newRig(t, rigOpts{anonymous: true})
+	noKey := newRig(t, rigOpts{apps: []App{{ID: "plain", Key: "k", Secret: "s0123456789abcdef"}}})
+	two := newRig(t, rigOpts{apps: []App{{ID: "a", Key: "ka", Secret: "sa"}, {ID: "b", Key: "kb", Secret: "sb"}}})
+	closed := newRig(t, rigOpts{anonymous: false})
+	good := r.Mint(t, frontstest.Ada, 0)
 	for _, tc := range []struct {
 		name   string
-		rig    *frontsRig
+		rig    *rig
 		path   string
 		body   string
 		hdr    []string
 		status int
 		code   string
 	}{
-		{"bad socket id", r, "/pusher/auth", pusherForm("1234", "private-chat"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
-		{"socket id with letters", r, "/pusher/auth", pusherForm("12a.4", "private-chat"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
-		{"bad channel name", r, "/pusher/auth", pusherForm("1.2", "private-chat room"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
-		{"channel too long", r, "/pusher/auth", pusherForm("1.2", "private-"+strings.Repeat("a", 200)), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
-		{"no channel", r, "/pusher/auth", pusherForm("1.2", ""), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
-		{"repeated socket id", r, "/pusher/auth", "socket_id=1.2&socket_id=3.4&channel_name=private-chat", []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
-		{"public channel", r, "/pusher/auth", pusherForm("1.2", "public-news"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
-		{"server-to-user channel", r, "/pusher/auth", pusherForm("1.2", "#server-to-user-x"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
-		{"policy denies", r, "/pusher/auth", pusherForm("1.2", "private-admin"), []string{"Cookie", "gatehouse=ada"}, 403, codeAccessDenied},
-		{"other user's channel", r, "/pusher/auth", pusherForm("1.2", "private-user-eve"), []string{"Authorization", "Bearer " + good}, 403, codeAccessDenied},
-		{"presence not granted", r, "/pusher/auth", pusherForm("1.2", "presence-vip"), []string{"Cookie", "gatehouse=ada"}, 403, codeAccessDenied},
-		{"anonymous private", r, "/pusher/auth", pusherForm("1.2", "private-chat"), nil, 403, codeAccessDenied},
-		{"anonymous signin", r, "/pusher/user-auth", pusherForm("1.2", ""), nil, 403, codeAccessDenied},
-		{"no credential, anonymous off", closed, "/pusher/auth", pusherForm("1.2", "presence-lobby"), nil, 401, codeInvalidToken},
-		{"bad bearer", r, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Authorization", "Bearer " + good + "x"}, 401, codeInvalidToken},
-		{"bad bearer with good cookie", r, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Authorization", "Bearer nope", "Cookie", "gatehouse=ada"}, 401, codeInvalidToken},
-		{"bad cookie", r, "/pusher/auth", pusherForm("1.2", "presence-lobby"), []string{"Cookie", "gatehouse=bad"}, 401, codeInvalidToken},
-		{"cookie from a foreign origin", r, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Cookie", "gatehouse=ada", "Origin", "https://evil.example"}, 403, codeAccessDenied},
-		{"encrypted without master key", noKey, "/pusher/auth", pusherForm("1.2", "private-encrypted-foo"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
-		{"two apps, none picked", two, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
-		{"unknown app", r, "/pusher/auth?app=nope", pusherForm("1.2", "private-chat"), []string{"Cookie", "gatehouse=ada"}, 400, codeInvalidRequest},
-		{"body over 64 KiB", r, "/pusher/auth", pusherForm("1.2", "private-chat") + "&pad=" + strings.Repeat("x", 70<<10), []string{"Cookie", "gatehouse=ada"}, 413, codeTooLarge},
+		{"bad socket id", r, "/pusher/auth", pusherForm("1234", "private-chat"), []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
+		{"socket id with letters", r, "/pusher/auth", pusherForm("12a.4", "private-chat"), []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
+		{"bad channel name", r, "/pusher/auth", pusherForm("1.2", "private-chat room"), []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
+		{"channel too long", r, "/pusher/auth", pusherForm("1.2", "private-"+strings.Repeat("a", 200)), []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
+		{"no channel", r, "/pusher/auth", pusherForm("1.2", ""), []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
+		{"repeated socket id", r, "/pusher/auth", "socket_id=1.2&socket_id=3.4&channel_name=private-chat", []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
+		{"public channel", r, "/pusher/auth", pusherForm("1.2", "public-news"), []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
+		{"server-to-user channel", r, "/pusher/auth", pusherForm("1.2", "#server-to-user-x"), []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
+		{"policy denies", r, "/pusher/auth", pusherForm("1.2", "private-admin"), []string{"Cookie", "gatehouse=ada"}, 403, httpx.CodeAccessDenied},
+		{"other user's channel", r, "/pusher/auth", pusherForm("1.2", "private-user-eve"), []string{"Authorization", "Bearer " + good}, 403, httpx.CodeAccessDenied},
+		{"presence not granted", r, "/pusher/auth", pusherForm("1.2", "presence-vip"), []string{"Cookie", "gatehouse=ada"}, 403, httpx.CodeAccessDenied},
+		{"anonymous private", r, "/pusher/auth", pusherForm("1.2", "private-chat"), nil, 403, httpx.CodeAccessDenied},
+		{"anonymous signin", r, "/pusher/user-auth", pusherForm("1.2", ""), nil, 403, httpx.CodeAccessDenied},
+		{"no credential, anonymous off", closed, "/pusher/auth", pusherForm("1.2", "presence-lobby"), nil, 401, httpx.CodeInvalidToken},
+		{"bad bearer", r, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Authorization", "Bearer " + good + "x"}, 401, httpx.CodeInvalidToken},
+		{"bad bearer with good cookie", r, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Authorization", "Bearer nope", "Cookie", "gatehouse=ada"}, 401, httpx.CodeInvalidToken},
+		{"bad cookie", r, "/pusher/auth", pusherForm("1.2", "presence-lobby"), []string{"Cookie", "gatehouse=bad"}, 401, httpx.CodeInvalidToken},
+		{"cookie from a foreign origin", r, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Cookie", "gatehouse=ada", "Origin", "https://evil.example"}, 403, httpx.CodeAccessDenied},
+		{"encrypted without master key", noKey, "/pusher/auth", pusherForm("1.2", "private-encrypted-foo"), []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
+		{"two apps, none picked", two, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
+		{"unknown app", r, "/pusher/auth?app=nope", pusherForm("1.2", "private-chat"), []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
+		{"body over 64 KiB", r, "/pusher/auth", pusherForm("1.2", "private-chat") + "&pad=" + strings.Repeat("x", 70<<10), []string{"Cookie", "gatehouse=ada"}, 413, httpx.CodeTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := tc.rig.pusherAuth(tc.path, tc.body, tc.hdr...)
 			if rec.Code != tc.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
 			}
-			if e := decodeError(t, rec); e.Error != tc.code {
+			if e := frontstest.DecodeError(t, rec); e.Error != tc.code {
 				t.Errorf("error %q, want %q", e.Error, tc.code)
 			}
-			checkGolden(t, "pusherauth_reject_"+goldenSlug(tc.name)+".golden", wireDump(t, rec))
+			frontstest.CheckGolden(t, "pusherauth_reject_"+goldenSlug(tc.name)+".golden", frontstest.Dump(t, rec), *update)
 		})
 	}
 }
 
 func TestPusherAuthAccepts(t *testing.T) {
-	r := newFrontsRig(t, rigOpts{anonymous: true})
-	two := newFrontsRig(t, rigOpts{apps: []PusherApp{{ID: "a", Key: "ka", Secret: "sa"}, {ID: "b", Key: "kb", Secret: "sb"}}})
-	admin := r.mint(t, frontsAdmin, 0)
+	r := newRig(t, rigOpts{anonymous: true})
+	two := newRig(t, rigOpts{apps: []App{{ID: "a", Key: "ka", Secret: "sa"}, {ID: "b", Key: "kb", Secret: "sb"}}})
+	admin := r.Mint(t, frontstest.Admin, 0)
 	for _, tc := range []struct {
 		name     string
-		rig      *frontsRig
+		rig      *rig
 		path     string
 		body     string
 		hdr      []string
@@ -152,13 +206,13 @@ func TestPusherAuthAccepts(t *testing.T) {
 	t.Run("anonymous presence gets a fresh anonymous user", func(t *testing.T) {
 		rec := r.pusherAuth("/pusher/auth", pusherForm("1.2", "presence-lobby"))
 		// The subject is random, so is the signature over it.
-		dump := regexp.MustCompile(vectorKey+`:[0-9a-f]{64}`).ReplaceAll(wireDump(t, rec), []byte(vectorKey+":<hmac>"))
-		checkGolden(t, "pusherauth_presence_anonymous.golden", dump)
+		dump := regexp.MustCompile(vectorKey+`:[0-9a-f]{64}`).ReplaceAll(frontstest.Dump(t, rec), []byte(vectorKey+":<hmac>"))
+		frontstest.CheckGolden(t, "pusherauth_presence_anonymous.golden", dump, *update)
 	})
 }
 
 func TestPusherAuthHook(t *testing.T) {
-	r := newFrontsRig(t, rigOpts{anonymous: true})
+	r := newRig(t, rigOpts{anonymous: true})
 	type call struct{ app, socket, sub, sid string }
 	var (
 		mu    sync.Mutex
@@ -166,7 +220,7 @@ func TestPusherAuthHook(t *testing.T) {
 	)
 	// Unset: nothing happens.
 	r.pusherAuth("/pusher/auth", pusherForm("1.1", "private-chat"), "Cookie", "gatehouse=ada")
-	r.pusher.OnAuthorized(func(_ context.Context, app, socket string, id policy.Identity) {
+	r.auth.OnAuthorized(func(_ context.Context, app, socket string, id policy.Identity) {
 		mu.Lock()
 		calls = append(calls, call{app, socket, id.Subject, id.SessionID})
 		mu.Unlock()
@@ -178,7 +232,7 @@ func TestPusherAuthHook(t *testing.T) {
 	if len(calls) != len(want) || calls[0] != want[0] || calls[1] != want[1] {
 		t.Errorf("hook calls = %+v, want %+v", calls, want)
 	}
-	r.pusher.OnAuthorized(nil)
+	r.auth.OnAuthorized(nil)
 	r.pusherAuth("/pusher/auth", pusherForm("7.8", "private-chat"), "Cookie", "gatehouse=ada")
 	if len(calls) != 2 {
 		t.Errorf("hook called after removal")
@@ -186,7 +240,7 @@ func TestPusherAuthHook(t *testing.T) {
 }
 
 func TestPusherAuthCORS(t *testing.T) {
-	r := newFrontsRig(t, rigOpts{})
+	r := newRig(t, rigOpts{})
 	for _, tc := range []struct {
 		name, method, origin, reqHeaders string
 		wantOrigin, wantHeaders          string

@@ -1,8 +1,10 @@
-package handlers
+package httpx
 
 import (
 	"hash/maphash"
 	"math"
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -15,8 +17,9 @@ const rateShards = 64
 // expire (fail closed).
 const maxBucketsPerShard = 4096
 
-// RateLimiter is a per-key token bucket: Burst requests at once, refilled at
-// Burst per Per. It is safe for concurrent use.
+// RateLimiter is a token bucket per client IP: burst requests at once,
+// refilled at burst per `per`. One limiter may serve several fronts (they
+// then share each address's budget). It is safe for concurrent use.
 type RateLimiter struct {
 	burst  float64
 	rate   float64 // tokens per second
@@ -35,7 +38,8 @@ type bucket struct {
 	last   time.Time
 }
 
-// NewRateLimiter allows burst requests per key per `per`.
+// NewRateLimiter allows burst requests per client IP per `per`; now is the
+// clock (nil: time.Now).
 func NewRateLimiter(burst int, per time.Duration, now func() time.Time) *RateLimiter {
 	if now == nil {
 		now = time.Now
@@ -47,9 +51,10 @@ func NewRateLimiter(burst int, per time.Duration, now func() time.Time) *RateLim
 	return l
 }
 
-// Allow takes one token for key. When none is left it returns false and how
-// long until one is.
-func (l *RateLimiter) Allow(key string) (bool, time.Duration) {
+// Allow takes one token for clientIP (the address as the router resolved
+// it). When none is left it returns false and how long until one is.
+func (l *RateLimiter) Allow(clientIP string) (bool, time.Duration) {
+	key := clientIP
 	now := l.now()
 	s := &l.shards[maphash.String(l.seed, key)%rateShards]
 	s.mu.Lock()
@@ -84,4 +89,16 @@ func (l *RateLimiter) sweep(s *rateShard, now time.Time) {
 			delete(s.buckets, k)
 		}
 	}
+}
+
+// Admit takes one token for clientIP and reports whether the request may
+// go on. When it may not, it has answered 429 rate_limited with Retry-After
+// (whole seconds, rounded up) and desc.
+func (l *RateLimiter) Admit(w http.ResponseWriter, clientIP, desc string) bool {
+	ok, wait := l.Allow(clientIP)
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		WriteError(w, http.StatusTooManyRequests, CodeRateLimited, desc)
+	}
+	return ok
 }

@@ -1,4 +1,4 @@
-package handlers
+package pusherauth
 
 import (
 	"encoding/json"
@@ -10,11 +10,11 @@ import (
 	"gatehouse/pusherproto"
 )
 
-// errPusherForm is wrapped by every malformed Pusher auth request.
-var errPusherForm = errors.New("handlers: malformed pusher auth request")
+// errPusherForm is wrapped by every malformed auth request.
+var errPusherForm = errors.New("pusherauth: malformed request")
 
-// pusherAuthRequest is what pusher-js posts to the auth endpoints.
-type pusherAuthRequest struct {
+// authRequest is what pusher-js posts to the auth endpoints.
+type authRequest struct {
 	SocketID    string
 	ChannelName string
 }
@@ -24,8 +24,8 @@ type pusherAuthRequest struct {
 // its ajax transport), or a JSON object with the same keys (custom
 // handlers). Repeated keys, a malformed socket id and, when wantChannel, a
 // missing or malformed channel name are errors.
-func parsePusherAuth(contentType string, body []byte, wantChannel bool) (pusherAuthRequest, error) {
-	var req pusherAuthRequest
+func parsePusherAuth(contentType string, body []byte, wantChannel bool) (authRequest, error) {
+	var req authRequest
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if mt == "application/json" {
 		var j struct {

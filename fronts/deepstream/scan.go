@@ -1,4 +1,4 @@
-package handlers
+package deepstream
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 )
 
 // errScan is returned by the JSON scanner for input that is not JSON.
-var errScan = errors.New("handlers: invalid JSON")
+var errScan = errors.New("deepstream: invalid JSON")
 
 // maxScanDepth bounds nesting, as encoding/json does (10000).
 const maxScanDepth = 10000

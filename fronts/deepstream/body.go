@@ -1,4 +1,4 @@
-package handlers
+package deepstream
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 )
 
 // errDeepstreamBody is wrapped by every malformed webhook body.
-var errDeepstreamBody = errors.New("handlers: malformed deepstream body")
+var errDeepstreamBody = errors.New("deepstream: malformed body")
 
 // deepstreamLogin is what the webhook needs from deepstream's request.
 type deepstreamLogin struct {

@@ -1,15 +1,46 @@
-package handlers
+package deepstream
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
+	"flag"
+	"log/slog"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"gatehouse/authn"
+	"gatehouse/authn/authntest"
+	"gatehouse/fronts/frontstest"
 )
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// rig is the webhook over the fronts' test rig.
+type rig struct {
+	*authntest.Rig
+	hook      *Webhook
+	decisions *frontstest.Decisions
+}
+
+type rigOpts struct {
+	anonymous, enabled, noSessions bool
+}
+
+func newRig(t *testing.T, o rigOpts) *rig {
+	t.Helper()
+	var sessions authn.SessionReader = frontstest.Sessions
+	if o.noSessions {
+		sessions = nil
+	}
+	r := &rig{Rig: authntest.New(t, authntest.Config{Policy: frontstest.Policy, Sessions: sessions}), decisions: &frontstest.Decisions{}}
+	var err error
+	r.hook, err = New(Config{Enabled: o.enabled, Anonymous: o.anonymous}, r.Resolver, r.decisions, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
 
 // dsBody builds a webhook body as deepstream 7 sends it.
 func dsBody(authData any, cookie string) string {
@@ -24,37 +55,18 @@ func dsBody(authData any, cookie string) string {
 	return string(b)
 }
 
-func (r *frontsRig) deepstream(body string) *httptest.ResponseRecorder {
-	return r.do("POST", "/webhooks/deepstream", body, "Content-Type", "application/json; charset=utf-8")
-}
-
-var anonSubRE = regexp.MustCompile(`anon:[A-Za-z0-9_-]{22}`)
-
-// wireDump renders a response for a golden file: status, content type, and
-// the body (JSON indented, random anonymous subjects replaced).
-func wireDump(t *testing.T, rec *httptest.ResponseRecorder) []byte {
-	t.Helper()
-	body := rec.Body.Bytes()
-	var pretty bytes.Buffer
-	if json.Valid(body) {
-		if err := json.Indent(&pretty, body, "", "  "); err != nil {
-			t.Fatal(err)
-		}
-	} else {
-		pretty.Write(body)
-	}
-	out := fmt.Sprintf("%d %s\n%s\n", rec.Code, rec.Header().Get("Content-Type"), anonSubRE.ReplaceAllString(pretty.String(), "anon:<random>"))
-	return []byte(out)
+func (r *rig) deepstream(body string) *httptest.ResponseRecorder {
+	return frontstest.Do(r.hook.Routes(), "POST", Path, body, "Content-Type", "application/json; charset=utf-8")
 }
 
 func TestDeepstreamWebhook(t *testing.T) {
-	r := newFrontsRig(t, rigOpts{anonymous: true, deepstream: true})
-	good := r.mint(t, frontsAda, 0)
-	expired := r.mint(t, frontsAda, time.Minute)
-	revoked := r.mint(t, frontsAdmin, 0)
-	r.revoke(frontsAdmin.SessionID)
+	r := newRig(t, rigOpts{anonymous: true, enabled: true})
+	good := r.Mint(t, frontstest.Ada, 0)
+	expired := r.Mint(t, frontstest.Ada, time.Minute)
+	revoked := r.Mint(t, frontstest.Admin, 0)
+	r.Revoke(t, frontstest.Admin.SessionID)
 	tampered := good[:len(good)-4] + "AAAA"
-	*r.now = r.now.Add(2 * time.Minute)
+	r.Now = r.Now.Add(2 * time.Minute)
 
 	for _, tc := range []struct {
 		name   string
@@ -85,46 +97,40 @@ func TestDeepstreamWebhook(t *testing.T) {
 			if rec.Code != tc.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
 			}
-			checkGolden(t, tc.golden, wireDump(t, rec))
+			frontstest.CheckGolden(t, tc.golden, frontstest.Dump(t, rec), *update)
 		})
 	}
 
 	t.Run("decisions counted", func(t *testing.T) {
-		m := r.do("GET", "/metrics", "").Body.String()
-		for _, want := range []string{
-			`gatehouse_webhook_decisions_total{decision="allow",front="deepstream"} 7`,
-			`gatehouse_webhook_decisions_total{decision="deny",front="deepstream"} 10`,
-		} {
-			if !strings.Contains(m, want) {
-				t.Errorf("metrics lack %s", want)
-			}
+		if a, d := r.decisions.Count("deepstream", "allow"), r.decisions.Count("deepstream", "deny"); a != 7 || d != 10 {
+			t.Errorf("decisions: %d allowed, %d denied; want 7 and 10", a, d)
 		}
 	})
 }
 
 func TestDeepstreamSwitches(t *testing.T) {
 	t.Run("disabled is 404", func(t *testing.T) {
-		r := newFrontsRig(t, rigOpts{anonymous: true, deepstream: false})
+		r := newRig(t, rigOpts{anonymous: true, enabled: false})
 		rec := r.deepstream(dsBody(map[string]any{}, ""))
 		if rec.Code != 404 {
 			t.Fatalf("status %d", rec.Code)
 		}
-		decodeError(t, rec)
+		frontstest.DecodeError(t, rec)
 	})
 	t.Run("anonymous off", func(t *testing.T) {
-		r := newFrontsRig(t, rigOpts{anonymous: false, deepstream: true})
+		r := newRig(t, rigOpts{anonymous: false, enabled: true})
 		if rec := r.deepstream(dsBody(map[string]any{}, "")); rec.Code != 401 {
 			t.Fatalf("status %d", rec.Code)
 		}
 	})
 	t.Run("no login configured ignores cookies", func(t *testing.T) {
-		r := newFrontsRig(t, rigOpts{anonymous: false, deepstream: true, noSessions: true})
+		r := newRig(t, rigOpts{anonymous: false, enabled: true, noSessions: true})
 		if rec := r.deepstream(dsBody(map[string]any{}, "gatehouse=ada")); rec.Code != 401 {
 			t.Fatalf("status %d", rec.Code)
 		}
 	})
 	t.Run("body over 64 KiB is 413", func(t *testing.T) {
-		r := newFrontsRig(t, rigOpts{deepstream: true})
+		r := newRig(t, rigOpts{enabled: true})
 		big := dsBody(map[string]any{"pad": strings.Repeat("x", 70<<10)}, "")
 		if rec := r.deepstream(big); rec.Code != 413 {
 			t.Fatalf("status %d", rec.Code)
