@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -22,7 +23,6 @@ import (
 	"gatehouse/realtime"
 	"gatehouse/realtime/memory"
 	"gatehouse/realtime/pusher"
-	"gatehouse/realtime/topics"
 )
 
 const (
@@ -43,21 +43,19 @@ func (f *fakeTopics) record(kind, appID, ip string) {
 	f.calls = append(f.calls, kind+" "+appID+" "+ip)
 }
 
-func (f *fakeTopics) ServeWebSocket(w http.ResponseWriter, r *http.Request, appID, clientIP string) {
-	f.record("ws", appID, clientIP)
-	w.WriteHeader(http.StatusTeapot)
+// Routes is a route table shaped like the topic server's.
+func (f *fakeTopics) Routes() []httpx.Route {
+	return []httpx.Route{
+		{Method: "GET", Pattern: "/apps/{id}", Upgrade: true, Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			f.record("ws", r.PathValue("id"), ip)
+			w.WriteHeader(http.StatusTeapot)
+		}},
+		{Method: "POST", Pattern: "/api/topics/{id}/publish", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			f.record("publish", r.PathValue("id"), ip)
+			w.WriteHeader(http.StatusTeapot)
+		}},
+	}
 }
-
-func (f *fakeTopics) ServeAdminPublish(w http.ResponseWriter, r *http.Request, appID, clientIP string) {
-	f.record("publish", appID, clientIP)
-	w.WriteHeader(http.StatusTeapot)
-}
-
-var _ TopicsHost = (*fakeTopics)(nil)
-var (
-	_ PusherHost = (*pusher.Server)(nil)
-	_ TopicsHost = (*topics.Server)(nil)
-)
 
 type rtServer struct {
 	*httptest.Server
@@ -79,12 +77,8 @@ func newRealtimeServer(t *testing.T, app pusher.App, proxies []string) *rtServer
 		t.Fatal(err)
 	}
 	topics := &fakeTopics{}
-	routes, err := NewRealtime(ps, topics)
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := NewMetrics()
-	h, err := NewRouter(ServerConfig{TrustedProxies: proxies}, m, log, routes)
+	h, err := NewRouter(ServerConfig{TrustedProxies: proxies}, m, log, Routes(ps.Routes()), Routes(topics.Routes()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,8 +319,16 @@ func TestRealtimeTopicRoutes(t *testing.T) {
 	}
 }
 
-func TestNewRealtimeNeedsAServer(t *testing.T) {
-	if _, err := NewRealtime(nil, nil); err == nil {
-		t.Fatal("NewRealtime(nil, nil) succeeded")
+func TestGinPath(t *testing.T) {
+	for pattern, want := range map[string]string{
+		"/app/{key}":                       "/app/:key [key]",
+		"/apps/{id}/channels/{name}/users": "/apps/:id/channels/:name/users [id name]",
+		"/pusher/auth":                     "/pusher/auth []",
+		"/dev-idp/{path...}":               "/dev-idp/*path [path]",
+	} {
+		path, names := ginPath(pattern)
+		if got := path + " " + fmt.Sprint(names); got != want {
+			t.Errorf("ginPath(%q) = %s, want %s", pattern, got, want)
+		}
 	}
 }

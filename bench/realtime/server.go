@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 
+	"gatehouse/internal/httpx"
 	"gatehouse/realtime"
 	"gatehouse/realtime/memory"
 	"gatehouse/realtime/pusher"
@@ -36,14 +36,7 @@ func NewGatehouse(ctx context.Context, a App, log *slog.Logger) (http.Handler, f
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		return host
 	}
-	api := srv.Handler(clientIP)
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if key, ok := strings.CutPrefix(r.URL.Path, "/app/"); ok && r.Method == http.MethodGet {
-			srv.ServeWebSocket(w, r, key, clientIP(r))
-			return
-		}
-		api.ServeHTTP(w, r)
-	})
+	h := httpx.Mux(srv.Routes(), clientIP)
 	closeAll := func() {
 		_ = srv.Close()
 		_ = hub.Close()

@@ -100,11 +100,7 @@ func wireRealtime(ctx context.Context, a *app) error {
 	a.ready = append(a.ready, handlers.ReadyCheck{Name: "backplane", Check: counted.Ping})
 	registerRealtimeMetrics(a.metrics, hub, counted)
 
-	routes, err := handlers.NewRealtime(ps, ts)
-	if err != nil {
-		return err
-	}
-	a.groups = append(a.groups, routes)
+	a.groups = append(a.groups, handlers.Routes(ps.Routes()), handlers.Routes(ts.Routes()))
 
 	if a.devApp {
 		chat, err := handlers.NewChat(handlers.ChatConfig{

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/internal/httpx"
 	"gatehouse/pusherproto"
 	"gatehouse/realtime"
 	"gatehouse/realtime/internal/wstest"
@@ -58,14 +59,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		return host
 	}
-	api := srv.Handler(clientIP)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if key, ok := strings.CutPrefix(r.URL.Path, "/app/"); ok {
-			srv.ServeWebSocket(w, r, key, clientIP(r))
-			return
-		}
-		api.ServeHTTP(w, r)
-	}))
+	ts := httptest.NewServer(httpx.Mux(srv.Routes(), clientIP))
 	t.Cleanup(func() { ts.Close(); _ = srv.Close(); _ = hub.Close() })
 	return &env{t: t, hub: hub, srv: srv, ts: ts}
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
+	"gatehouse/internal/httpx"
 	"gatehouse/realtime"
 	"gatehouse/realtime/wsconn"
 )
@@ -111,6 +113,34 @@ func (s *Server) Close() error {
 	}
 	s.hooks.close()
 	return s.tr.Close()
+}
+
+// Routes returns the server's route table: the WebSocket endpoint and the
+// HTTP API. The router mounts it (handlers), or httpx.Mux in tests.
+func (s *Server) Routes() []httpx.Route {
+	return []httpx.Route{
+		{Method: http.MethodGet, Pattern: "/app/{key}", Upgrade: true, Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeWebSocket(w, r, r.PathValue("key"), ip)
+		}},
+		{Method: http.MethodPost, Pattern: "/apps/{id}/events", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeEvents(w, r, r.PathValue("id"), ip)
+		}},
+		{Method: http.MethodPost, Pattern: "/apps/{id}/batch_events", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeBatchEvents(w, r, r.PathValue("id"), ip)
+		}},
+		{Method: http.MethodGet, Pattern: "/apps/{id}/channels", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeChannels(w, r, r.PathValue("id"), ip)
+		}},
+		{Method: http.MethodGet, Pattern: "/apps/{id}/channels/{name}", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeChannel(w, r, r.PathValue("id"), r.PathValue("name"), ip)
+		}},
+		{Method: http.MethodGet, Pattern: "/apps/{id}/channels/{name}/users", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeChannelUsers(w, r, r.PathValue("id"), r.PathValue("name"), ip)
+		}},
+		{Method: http.MethodPost, Pattern: "/apps/{id}/users/{uid}/terminate_connections", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeTerminateUser(w, r, r.PathValue("id"), r.PathValue("uid"), ip)
+		}},
+	}
 }
 
 // BindSession records that socket socketID of app appID was authorised by

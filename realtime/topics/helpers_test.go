@@ -17,6 +17,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"gatehouse/internal/httpx"
 	"gatehouse/issuer"
 	"gatehouse/keys"
 	"gatehouse/policy"
@@ -148,18 +149,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		return host
 	}
-	th, api := ts.Handler(clientIP), ps.Handler(clientIP)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch rest, _ := strings.CutPrefix(r.URL.Path, "/apps/"); {
-		case strings.HasPrefix(r.URL.Path, "/app/"):
-			ps.ServeWebSocket(w, r, strings.TrimPrefix(r.URL.Path, "/app/"), clientIP(r))
-		case strings.HasPrefix(r.URL.Path, "/api/topics/"),
-			strings.HasPrefix(r.URL.Path, "/apps/") && !strings.Contains(rest, "/"):
-			th.ServeHTTP(w, r)
-		default:
-			api.ServeHTTP(w, r)
-		}
-	}))
+	srv := httptest.NewServer(httpx.Mux(append(ts.Routes(), ps.Routes()...), clientIP))
 	t.Cleanup(func() { srv.Close(); _ = ts.Close(); _ = ps.Close(); _ = hub.Close() })
 	return &env{t: t, clock: clock, hub: hub, iss: iss, topics: ts, pusher: ps, ts: srv}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse/internal/httpx"
 	"gatehouse/realtime"
 	"gatehouse/realtime/wsconn"
 )
@@ -109,18 +110,18 @@ func (s *Server) Close() error {
 	return s.tr.Close()
 }
 
-// Handler serves both endpoints on a ServeMux, for routers that mount a
-// subtree: GET /apps/{id} and POST /api/topics/{id}/publish (other methods
-// get a JSON 405). clientIP gives each request's client address.
-func (s *Server) Handler(clientIP func(*http.Request) string) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /apps/{id}", func(w http.ResponseWriter, r *http.Request) {
-		s.ServeWebSocket(w, r, r.PathValue("id"), clientIP(r))
-	})
-	mux.HandleFunc("/api/topics/{id}/publish", func(w http.ResponseWriter, r *http.Request) {
-		s.ServeAdminPublish(w, r, r.PathValue("id"), clientIP(r))
-	})
-	return mux
+// Routes returns the server's route table: GET /apps/{id} (the WebSocket)
+// and POST /api/topics/{id}/publish. The router mounts it (handlers), or
+// httpx.Mux in tests.
+func (s *Server) Routes() []httpx.Route {
+	return []httpx.Route{
+		{Method: http.MethodGet, Pattern: "/apps/{id}", Upgrade: true, Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeWebSocket(w, r, r.PathValue("id"), ip)
+		}},
+		{Method: http.MethodPost, Pattern: "/api/topics/{id}/publish", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeAdminPublish(w, r, r.PathValue("id"), ip)
+		}},
+	}
 }
 
 // Len returns the number of open topic connections of this server.
