@@ -18,6 +18,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
+	"gatehouse/apps"
 	"gatehouse/internal/httpx"
 	"gatehouse/pusherproto"
 	"gatehouse/realtime"
@@ -64,7 +65,7 @@ type rtServer struct {
 }
 
 // newRealtimeServer runs the real Pusher server behind the full router.
-func newRealtimeServer(t *testing.T, app pusher.App, proxies []string) *rtServer {
+func newRealtimeServer(t *testing.T, app apps.App, proxies []string) *rtServer {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	bp := memory.New(memory.Config{})
@@ -72,7 +73,11 @@ func newRealtimeServer(t *testing.T, app pusher.App, proxies []string) *rtServer
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps, err := pusher.New(pusher.Config{Apps: []pusher.App{app}}, hub, log)
+	set, err := apps.New(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := pusher.New(pusher.Config{Apps: set}, hub, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,8 +97,8 @@ func newRealtimeServer(t *testing.T, app pusher.App, proxies []string) *rtServer
 	return &rtServer{Server: srv, metrics: m, topics: topics}
 }
 
-func testApp() pusher.App {
-	return pusher.App{ID: rtAppID, Key: rtKey, Secret: rtSecret, ClientEvents: true}
+func testApp() apps.App {
+	return apps.App{ID: rtAppID, Key: rtKey, Secret: rtSecret, ClientEvents: true}
 }
 
 // pusherFrame is a Pusher protocol frame as the server sends it.

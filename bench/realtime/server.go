@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 
+	"gatehouse/apps"
 	"gatehouse/internal/httpx"
 	"gatehouse/realtime"
 	"gatehouse/realtime/memory"
@@ -27,7 +28,12 @@ func NewGatehouse(ctx context.Context, a App, log *slog.Logger) (http.Handler, f
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := pusher.New(pusher.Config{Apps: []pusher.App{{ID: a.ID, Key: a.Key, Secret: a.Secret}}}, hub, log)
+	set, err := apps.New(apps.App{ID: a.ID, Key: a.Key, Secret: a.Secret})
+	if err != nil {
+		_ = hub.Close()
+		return nil, nil, err
+	}
+	srv, err := pusher.New(pusher.Config{Apps: set}, hub, log)
 	if err != nil {
 		_ = hub.Close()
 		return nil, nil, err

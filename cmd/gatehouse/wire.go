@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"gatehouse/apps"
 	"gatehouse/authn"
 	"gatehouse/config"
 	"gatehouse/fronts/pusherauth"
@@ -40,6 +41,8 @@ type app struct {
 	// sessions reads login session cookies; nil when no login is configured.
 	sessions authn.SessionReader
 	onRevoke []func(ctx context.Context, sid string)
+	// apps are the hosted apps, decoded once.
+	apps *apps.Set
 	// pusherAuth is the Pusher auth front, once wireFronts ran.
 	pusherAuth *pusherauth.Auth
 }
@@ -143,7 +146,7 @@ func build(ctx context.Context, a *app) (http.Handler, error) {
 	a.groups = append(a.groups, wk, anon)
 	// Each product area wires itself in its own file, in dependency order:
 	// sessions first (the fronts read them), the hosted realtime layer last.
-	for _, wire := range []func(context.Context, *app) error{wireDevApp, wireOIDC, wireFronts, wireRealtime} {
+	for _, wire := range []func(context.Context, *app) error{wireDevApp, wireApps, wireOIDC, wireFronts, wireRealtime} {
 		if err := wire(ctx, a); err != nil {
 			return nil, err
 		}

@@ -36,18 +36,8 @@ func wireFronts(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	apps := make([]pusherauth.App, 0, len(cfg.Apps))
-	for _, app := range cfg.Apps {
-		pa := pusherauth.App{ID: app.ID, Key: app.Key, Secret: app.Secret}
-		if app.EncryptionMasterKey != "" {
-			if pa.MasterKey, err = config.DecodeKey(app.EncryptionMasterKey); err != nil {
-				return fmt.Errorf("apps %s: encryption_master_key: %w", app.ID, err)
-			}
-		}
-		apps = append(apps, pa)
-	}
 	cors := httpx.NewCORS(append([]string{cfg.Server.PublicURL}, cfg.OIDC.RedirectAllowlist...)...)
-	pa, err := pusherauth.New(pusherauth.Config{Apps: apps, Anonymous: anonymous}, res, cors, a.metrics, a.log)
+	pa, err := pusherauth.New(pusherauth.Config{Apps: a.apps, Anonymous: anonymous}, res, cors, a.metrics, a.log)
 	if err != nil {
 		return err
 	}

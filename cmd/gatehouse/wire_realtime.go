@@ -56,20 +56,12 @@ func wireRealtime(ctx context.Context, a *app) error {
 		func(context.Context) error { return hub.Close() },
 	)
 
-	apps, err := pusherApps(cfg.Apps)
+	ps, err := pusher.New(pusher.Config{Apps: a.apps}, hub, a.log)
 	if err != nil {
 		return err
-	}
-	ps, err := pusher.New(pusher.Config{Apps: apps}, hub, a.log)
-	if err != nil {
-		return err
-	}
-	tapps := make([]topics.App, len(cfg.Apps))
-	for i, app := range cfg.Apps {
-		tapps[i] = topics.App{ID: app.ID}
 	}
 	// Topic sockets present our tokens; the issuer refuses revoked sids.
-	ts, err := topics.New(topics.Config{Apps: tapps}, hub, a.issuer, a.log)
+	ts, err := topics.New(topics.Config{Apps: a.apps}, hub, a.issuer, a.log)
 	if err != nil {
 		_ = ps.Close()
 		return err
@@ -127,29 +119,6 @@ func newBackplane(ctx context.Context, a *app, rc config.Realtime) (realtime.Bac
 	default:
 		return nil, fmt.Errorf("realtime.backplane: unknown %q (memory or redis)", rc.Backplane)
 	}
-}
-
-// pusherApps maps the configured apps onto the Pusher server's.
-func pusherApps(list []config.App) ([]pusher.App, error) {
-	out := make([]pusher.App, 0, len(list))
-	for _, c := range list {
-		pa := pusher.App{
-			ID: c.ID, Key: c.Key, Secret: c.Secret, ClientEvents: c.ClientEvents,
-			ClientSourceAddress: c.ClientSourceAddress, AdminSourceAddress: c.AdminSourceAddress,
-		}
-		if c.EncryptionMasterKey != "" {
-			k, err := config.DecodeKey(c.EncryptionMasterKey)
-			if err != nil {
-				return nil, fmt.Errorf("apps %s: encryption_master_key: %w", c.ID, err)
-			}
-			pa.EncryptionMasterKey = k
-		}
-		for _, w := range c.Webhooks {
-			pa.Webhooks = append(pa.Webhooks, pusher.Webhook{URL: w.URL, Events: w.Events})
-		}
-		out = append(out, pa)
-	}
-	return out, nil
 }
 
 // registerRealtimeMetrics exposes the hub's counters to Prometheus.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"gatehouse/apps"
 	"gatehouse/authn"
 	"gatehouse/internal/httpx"
 	"gatehouse/policy"
@@ -24,22 +25,11 @@ const (
 	UserAuthPath    = "/pusher/user-auth"
 )
 
-// App is one app's Pusher credentials.
-type App struct {
-	// ID is the app id, picked with ?app=ID.
-	ID string
-	// Key and Secret sign channel authorizations and user authentications.
-	Key, Secret string
-	// MasterKey is the 32-byte encryption master key; nil refuses
-	// private-encrypted- channels.
-	MasterKey []byte
-}
-
 // Config configures the Pusher auth endpoints.
 type Config struct {
-	// Apps are the apps whose credentials sign; with exactly one, ?app may be
-	// left out.
-	Apps []App
+	// Apps are the apps whose credentials sign (apps.New; nil or empty: the
+	// endpoints answer 404); with exactly one, ?app may be left out.
+	Apps *apps.Set
 	// Anonymous lets callers without a credential be authorized, as a fresh
 	// anonymous identity, for the channels the policy's anonymous grants
 	// cover. User authentication (signin) always needs a credential.
@@ -63,7 +53,6 @@ type AuthorizedHook func(ctx context.Context, appID, socketID string, id policy.
 // with the policy and signing with pusherproto.
 type Auth struct {
 	cfg     Config
-	apps    map[string]*App
 	resolve *authn.Resolver
 	cors    *httpx.CORS
 	metrics Metrics
@@ -71,24 +60,15 @@ type Auth struct {
 	hook    atomic.Pointer[AuthorizedHook]
 }
 
-// New validates the apps and builds the endpoints. cors may be nil (no
-// cross-origin callers).
+// New builds the endpoints. cors may be nil (no cross-origin callers).
 func New(cfg Config, res *authn.Resolver, cors *httpx.CORS, m Metrics, log *slog.Logger) (*Auth, error) {
 	if res == nil || m == nil || log == nil {
 		return nil, errors.New("pusherauth: needs a resolver, metrics and a logger")
 	}
-	p := &Auth{cfg: cfg, apps: map[string]*App{}, resolve: res, cors: cors, metrics: m, log: log}
-	for i := range cfg.Apps {
-		a := &cfg.Apps[i]
-		if a.ID == "" || a.Key == "" || a.Secret == "" {
-			return nil, fmt.Errorf("pusherauth: app %d needs an id, key and secret", i)
-		}
-		if a.MasterKey != nil && len(a.MasterKey) != 32 {
-			return nil, fmt.Errorf("pusherauth: app %q: encryption master key must be 32 bytes", a.ID)
-		}
-		p.apps[a.ID] = a
+	if cfg.Apps == nil {
+		cfg.Apps, _ = apps.New()
 	}
-	return p, nil
+	return &Auth{cfg: cfg, resolve: res, cors: cors, metrics: m, log: log}, nil
 }
 
 // OnAuthorized installs the hook told of every successful authorization
@@ -171,7 +151,7 @@ func (p *Auth) channelAuth(w http.ResponseWriter, r *http.Request, _ string) {
 		p.metrics.Decision("pusher", "deny")
 		httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, "only private and presence channels are authorized")
 		return
-	case encrypted && app.MasterKey == nil:
+	case encrypted && app.EncryptionMasterKey == nil:
 		p.metrics.Decision("pusher", "deny")
 		httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, "this app has no encryption master key")
 		return
@@ -191,7 +171,7 @@ func (p *Auth) channelAuth(w http.ResponseWriter, r *http.Request, _ string) {
 	}
 	ans.Auth = pusherproto.ChannelAuth(app.Key, app.Secret, req.SocketID, ch, ans.ChannelData)
 	if encrypted {
-		ans.SharedSecret = pusherproto.SharedSecret(ch, app.MasterKey)
+		ans.SharedSecret = pusherproto.SharedSecret(ch, app.EncryptionMasterKey)
 	}
 	p.allowed(r, app, req, caller)
 	httpx.WriteJSON(w, http.StatusOK, ans)
@@ -218,7 +198,7 @@ func (p *Auth) userAuth(w http.ResponseWriter, r *http.Request, _ string) {
 
 // prepare picks the app, parses the form and resolves the caller, answering
 // the request itself when any of them fails.
-func (p *Auth) prepare(w http.ResponseWriter, r *http.Request, wantChannel bool) (*App, authRequest, authn.Caller, bool) {
+func (p *Auth) prepare(w http.ResponseWriter, r *http.Request, wantChannel bool) (*apps.App, authRequest, authn.Caller, bool) {
 	appID := r.URL.Query().Get("app")
 	app := p.app(appID)
 	if app == nil {
@@ -226,7 +206,7 @@ func (p *Auth) prepare(w http.ResponseWriter, r *http.Request, wantChannel bool)
 		if appID == "" {
 			msg = "app parameter required when several apps are configured"
 		}
-		if len(p.apps) == 0 {
+		if p.cfg.Apps.Len() == 0 {
 			httpx.WriteError(w, http.StatusNotFound, httpx.CodeNotFound, "no apps are configured")
 		} else {
 			httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, msg)
@@ -272,17 +252,17 @@ func contentType(r *http.Request) string {
 	return ct
 }
 
-func (p *Auth) app(id string) *App {
+func (p *Auth) app(id string) *apps.App {
 	if id == "" {
-		if len(p.cfg.Apps) == 1 {
-			return &p.cfg.Apps[0]
+		if p.cfg.Apps.Len() == 1 {
+			return p.cfg.Apps.All()[0]
 		}
 		return nil
 	}
-	return p.apps[id]
+	return p.cfg.Apps.ByID(id)
 }
 
-func (p *Auth) allowed(r *http.Request, app *App, req authRequest, caller authn.Caller) {
+func (p *Auth) allowed(r *http.Request, app *apps.App, req authRequest, caller authn.Caller) {
 	p.metrics.Decision("pusher", "allow")
 	if h := p.hook.Load(); h != nil {
 		(*h)(r.Context(), app.ID, req.SocketID, caller.Identity)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"gatehouse/apps"
 	"gatehouse/authn/authntest"
 	"gatehouse/fronts/frontstest"
 	"gatehouse/internal/httpx"
@@ -43,18 +44,21 @@ type rig struct {
 
 type rigOpts struct {
 	anonymous bool
-	apps      []App
+	apps      []apps.App
 }
 
 func newRig(t testing.TB, o rigOpts) *rig {
 	t.Helper()
 	r := &rig{Rig: authntest.New(t, authntest.Config{Policy: frontstest.Policy, Sessions: frontstest.Sessions}), decisions: &frontstest.Decisions{}}
-	apps := o.apps
-	if apps == nil {
-		apps = []App{{ID: "chat", Key: vectorKey, Secret: vectorSecret, MasterKey: vectorMasterKey()}}
+	list := o.apps
+	if list == nil {
+		list = []apps.App{{ID: "chat", Key: vectorKey, Secret: vectorSecret, EncryptionMasterKey: vectorMasterKey()}}
 	}
-	var err error
-	r.auth, err = New(Config{Apps: apps, Anonymous: o.anonymous}, r.Resolver,
+	set, err := apps.New(list...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.auth, err = New(Config{Apps: set, Anonymous: o.anonymous}, r.Resolver,
 		httpx.NewCORS("http://127.0.0.1:8080", "https://app.example.com"), r.decisions, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -127,8 +131,8 @@ func TestPusherAuthVectors(t *testing.T) {
 
 func TestPusherAuthRejections(t *testing.T) {
 	r := newRig(t, rigOpts{anonymous: true})
-	noKey := newRig(t, rigOpts{apps: []App{{ID: "plain", Key: "k", Secret: "s0123456789abcdef"}}})
-	two := newRig(t, rigOpts{apps: []App{{ID: "a", Key: "ka", Secret: "sa"}, {ID: "b", Key: "kb", Secret: "sb"}}})
+	noKey := newRig(t, rigOpts{apps: []apps.App{{ID: "plain", Key: "k", Secret: "s0123456789abcdef"}}})
+	two := newRig(t, rigOpts{apps: []apps.App{{ID: "a", Key: "ka", Secret: "sa"}, {ID: "b", Key: "kb", Secret: "sb"}}})
 	closed := newRig(t, rigOpts{anonymous: false})
 	good := r.Mint(t, frontstest.Ada, 0)
 	for _, tc := range []struct {
@@ -178,7 +182,7 @@ func TestPusherAuthRejections(t *testing.T) {
 
 func TestPusherAuthAccepts(t *testing.T) {
 	r := newRig(t, rigOpts{anonymous: true})
-	two := newRig(t, rigOpts{apps: []App{{ID: "a", Key: "ka", Secret: "sa"}, {ID: "b", Key: "kb", Secret: "sb"}}})
+	two := newRig(t, rigOpts{apps: []apps.App{{ID: "a", Key: "ka", Secret: "sa"}, {ID: "b", Key: "kb", Secret: "sb"}}})
 	admin := r.Mint(t, frontstest.Admin, 0)
 	for _, tc := range []struct {
 		name     string

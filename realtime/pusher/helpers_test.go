@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/apps"
 	"gatehouse/internal/httpx"
 	"gatehouse/pusherproto"
 	"gatehouse/realtime"
@@ -34,6 +35,8 @@ type env struct {
 }
 
 type envOpts struct {
+	// app changes the one app before apps.New; cfg the rest of the config.
+	app    func(*apps.App)
 	cfg    func(*pusher.Config)
 	limits realtime.Limits
 }
@@ -44,7 +47,15 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := pusher.Config{Apps: []pusher.App{{ID: appID, Key: appKey, Secret: appSecret, ClientEvents: true}}}
+	a := apps.App{ID: appID, Key: appKey, Secret: appSecret, ClientEvents: true}
+	if o.app != nil {
+		o.app(&a)
+	}
+	set, err := apps.New(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := pusher.Config{Apps: set}
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}

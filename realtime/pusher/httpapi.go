@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 
+	"gatehouse/apps"
 	"gatehouse/internal/httpx"
 	"gatehouse/pusherproto"
 )
@@ -12,13 +13,13 @@ import (
 // caller's address passes admin_source_address, the body fits 64 KiB, and
 // the request signature is valid. It returns the app and the body, or writes
 // the error and returns nil.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, appID, clientIP string) (*app, []byte) {
-	a := s.byID[appID]
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, appID, clientIP string) (*apps.App, []byte) {
+	a := s.apps.ByID(appID)
 	if a == nil {
 		httpx.WriteError(w, http.StatusNotFound, httpx.CodeInvalidRequest, "unknown app")
 		return nil, nil
 	}
-	if !a.adminRules.allows(clientIP) {
+	if !a.AdminAllowed(clientIP) {
 		s.log.InfoContext(r.Context(), "pusher: api source address refused", "app", a.ID, "ip", clientIP)
 		httpx.WriteError(w, http.StatusUnauthorized, httpx.CodeAccessDenied, "request not authorized")
 		return nil, nil

@@ -1,6 +1,7 @@
 package pusher
 
 import (
+	"gatehouse/apps"
 	"gatehouse/internal/httpx"
 	"gatehouse/pusherproto"
 	"net/http"
@@ -73,7 +74,7 @@ func (s *Server) ServeChannel(w http.ResponseWriter, r *http.Request, appID, nam
 }
 
 // channelAttrs computes the info attributes of one channel.
-func (s *Server) channelAttrs(r *http.Request, a *app, name, infoParam string) (map[string]any, int, string) {
+func (s *Server) channelAttrs(r *http.Request, a *apps.App, name, infoParam string) (map[string]any, int, string) {
 	info := splitInfo(infoParam)
 	attrs := map[string]any{}
 	if info["user_count"] {

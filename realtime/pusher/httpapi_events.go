@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"gatehouse/apps"
 	"gatehouse/internal/httpx"
 	"gatehouse/pusherproto"
 	"gatehouse/realtime"
@@ -136,7 +137,7 @@ func (s *Server) checkEvent(ev *apiEvent, maxChannels int) (int, string) {
 // publishEvent publishes ev on its channels and returns the info the caller
 // asked for (nil when none). On failure it writes the error and returns
 // false.
-func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request, a *app, ev apiEvent) (map[string]map[string]any, bool) {
+func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request, a *apps.App, ev apiEvent) (map[string]map[string]any, bool) {
 	ctx := r.Context()
 	data := dataString(bytes.TrimSpace(ev.Data))
 	for _, ch := range ev.Channels {

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/apps"
 	"gatehouse/pusherproto"
 	"gatehouse/realtime/internal/wstest"
-	"gatehouse/realtime/pusher"
 )
 
 func TestAPIRequestChecks(t *testing.T) {
@@ -60,7 +60,7 @@ func TestAPIRequestChecks(t *testing.T) {
 }
 
 func TestAPIAdminSourceAddress(t *testing.T) {
-	e := newEnv(t, envOpts{cfg: func(c *pusher.Config) { c.Apps[0].AdminSourceAddress = []string{"10.0.0.0/8"} }})
+	e := newEnv(t, envOpts{app: func(a *apps.App) { a.AdminSourceAddress = []string{"10.0.0.0/8"} }})
 	status, _ := e.api("GET", "/apps/"+appID+"/channels", nil, nil, nil)
 	if status != 401 {
 		t.Fatalf("status %d from outside admin_source_address", status)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/apps"
 	"gatehouse/pusherproto"
 	"gatehouse/realtime"
 	"gatehouse/realtime/internal/wstest"
@@ -51,9 +52,9 @@ func TestRefusals(t *testing.T) {
 		{name: "unknown app key", key: "nope", code: 4001},
 		{name: "protocol too old", key: appKey, query: "?protocol=4", code: 4007},
 		{name: "source address outside", key: appKey, ip: "192.0.2.7", code: 4009,
-			opts: envOpts{cfg: func(c *pusher.Config) { c.Apps[0].ClientSourceAddress = []string{"198.51.100.0/24"} }}},
+			opts: envOpts{app: func(a *apps.App) { a.ClientSourceAddress = []string{"198.51.100.0/24"} }}},
 		{name: "source address excluded", key: appKey, ip: "198.51.100.9", code: 4009,
-			opts: envOpts{cfg: func(c *pusher.Config) { c.Apps[0].ClientSourceAddress = []string{"0.0.0.0/0", "!198.51.100.9"} }}},
+			opts: envOpts{app: func(a *apps.App) { a.ClientSourceAddress = []string{"0.0.0.0/0", "!198.51.100.9"} }}},
 		{name: "over capacity", key: appKey, code: 4100, before: 1, opts: envOpts{limits: realtime.Limits{MaxConnections: 1}}},
 	}
 	for _, tt := range tests {
@@ -79,7 +80,7 @@ func TestRefusals(t *testing.T) {
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestSourceAddressAllowed(t *testing.T) {
-	e := newEnv(t, envOpts{cfg: func(c *pusher.Config) { c.Apps[0].ClientSourceAddress = []string{"198.51.100.0/24", "!198.51.100.9"} }})
+	e := newEnv(t, envOpts{app: func(a *apps.App) { a.ClientSourceAddress = []string{"198.51.100.0/24", "!198.51.100.9"} }})
 	c := wstest.Dial(t, e.wsURL(appKey), wstest.Options{Header: http.Header{"X-Test-Client-Ip": {"198.51.100.8"}}})
 	if raw := c.ReadText(t); !strings.Contains(raw, "connection_established") {
 		t.Fatalf("got %s", raw)
@@ -157,7 +158,7 @@ func TestPrivateChannelAuth(t *testing.T) {
 }
 
 func TestEncryptedChannelWithMasterKey(t *testing.T) {
-	e := newEnv(t, envOpts{cfg: func(c *pusher.Config) { c.Apps[0].EncryptionMasterKey = make([]byte, 32) }})
+	e := newEnv(t, envOpts{app: func(a *apps.App) { a.EncryptionMasterKey = make([]byte, 32) }})
 	c := e.connect(t, wstest.Options{})
 	c.subscribe("private-encrypted-x", "")
 	c.expect("pusher_internal:subscription_succeeded")
@@ -268,7 +269,7 @@ func TestClientEvents(t *testing.T) {
 }
 
 func TestClientEventsDisabled(t *testing.T) {
-	e := newEnv(t, envOpts{cfg: func(c *pusher.Config) { c.Apps[0].ClientEvents = false }})
+	e := newEnv(t, envOpts{app: func(a *apps.App) { a.ClientEvents = false }})
 	a := e.connect(t, wstest.Options{})
 	a.subscribe("private-chat", "")
 	a.expect("pusher_internal:subscription_succeeded")

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse/apps"
 	"gatehouse/internal/httpx"
 	"gatehouse/realtime"
 	"gatehouse/realtime/wsconn"
@@ -30,8 +31,7 @@ type Server struct {
 	hub   *realtime.Hub
 	log   *slog.Logger
 	tr    *wsconn.Transport
-	byKey map[string]*app
-	byID  map[string]*app
+	apps  *apps.Set
 	hooks *webhooks
 
 	mu       sync.Mutex
@@ -54,24 +54,10 @@ func New(cfg Config, hub *realtime.Hub, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, hub: hub, log: log,
-		byKey:    make(map[string]*app),
-		byID:     make(map[string]*app),
+		apps:     cfg.Apps,
 		sessions: make(map[*session]struct{}),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
-	}
-	for i, a := range cfg.Apps {
-		cr, err := parseRules(a.ClientSourceAddress)
-		if err != nil {
-			return nil, fmt.Errorf("pusher: apps[%d].client_source_address: %w", i, err)
-		}
-		ar, err := parseRules(a.AdminSourceAddress)
-		if err != nil {
-			return nil, fmt.Errorf("pusher: apps[%d].admin_source_address: %w", i, err)
-		}
-		ap := &app{App: a, clientRules: cr, adminRules: ar}
-		s.byKey[a.Key] = ap
-		s.byID[a.ID] = ap
 	}
 	lim := hub.Limits()
 	tr, err := wsconn.New(wsconn.Config{
@@ -150,15 +136,6 @@ func (s *Server) BindSession(ctx context.Context, appID, socketID, sid string) e
 	return s.hub.BindSession(ctx, appID, socketID, sid)
 }
 
-// AppByID returns the app with id, if configured.
-func (s *Server) AppByID(id string) (App, bool) {
-	a, ok := s.byID[id]
-	if !ok {
-		return App{}, false
-	}
-	return a.App, true
-}
-
 func (s *Server) track(ss *session, add bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -198,7 +175,7 @@ func (s *Server) sweep() {
 }
 
 func (s *Server) lifecycle(ctx context.Context, ev realtime.Lifecycle) {
-	a := s.byID[ev.App]
+	a := s.apps.ByID(ev.App)
 	if a == nil {
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gatehouse/apps"
 	"gatehouse/realtime"
 	"gatehouse/realtime/wsconn"
 )
@@ -17,7 +18,7 @@ import (
 // reading goroutine, which handles one frame at a time.
 type session struct {
 	srv   *Server
-	app   *app
+	app   *apps.App
 	id    string
 	ws    *wsconn.Conn
 	codec *realtime.Codec

@@ -48,7 +48,7 @@ func (ss *session) clientEvent(ctx context.Context, f clientFrame) {
 		ss.srv.log.WarnContext(ctx, "pusher: client event", "app", ss.app.ID, "channel", ch, "err", err)
 		return
 	}
-	ss.srv.hooks.add(ss.app, hookEvent{Name: "client_event", Channel: ch, Event: f.Event, Data: data, SocketID: ss.id, UserID: ss.presence[ch]})
+	ss.srv.hooks.add(ss.app, hookEvent{Name: pusherproto.WebhookClientEvent, Channel: ch, Event: f.Event, Data: data, SocketID: ss.id, UserID: ss.presence[ch]})
 }
 
 type signinData struct {

@@ -37,7 +37,7 @@ func (s *Server) ServeAdminPublish(w http.ResponseWriter, r *http.Request, appID
 		httpx.WriteError(w, http.StatusMethodNotAllowed, httpx.CodeInvalidRequest, "use POST")
 		return
 	}
-	if !s.apps[appID] {
+	if s.cfg.Apps.ByID(appID) == nil {
 		httpx.WriteError(w, http.StatusNotFound, httpx.CodeInvalidRequest, "unknown app")
 		return
 	}

@@ -24,7 +24,7 @@ import (
 // over capacity.
 func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appID, clientIP string) {
 	ctx := r.Context()
-	if !s.apps[appID] {
+	if s.cfg.Apps.ByID(appID) == nil {
 		httpx.WriteError(w, http.StatusNotFound, httpx.CodeInvalidRequest, "unknown app")
 		return
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"gatehouse/apps"
 	"gatehouse/internal/httpx"
 	"gatehouse/issuer"
 	"gatehouse/keys"
@@ -133,7 +134,11 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := topics.Config{Apps: []topics.App{{ID: appID}}, Clock: clock}
+	set, err := apps.New(apps.App{ID: appID, Key: appKey, Secret: appSecret, ClientEvents: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := topics.Config{Apps: set, Clock: clock}
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
@@ -141,7 +146,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps, err := pusher.New(pusher.Config{Apps: []pusher.App{{ID: appID, Key: appKey, Secret: appSecret, ClientEvents: true}}}, hub, nil)
+	ps, err := pusher.New(pusher.Config{Apps: set}, hub, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,6 @@ type Server struct {
 	verify TokenVerifier
 	log    *slog.Logger
 	tr     *wsconn.Transport
-	apps   map[string]bool
 	rate   int
 
 	mu       sync.Mutex
@@ -65,7 +64,6 @@ func New(cfg Config, hub *realtime.Hub, verifier TokenVerifier, log *slog.Logger
 	lim := hub.Limits()
 	s := &Server{
 		cfg: cfg, hub: hub, verify: verifier, log: log,
-		apps:     make(map[string]bool, len(cfg.Apps)),
 		rate:     cfg.PublishesPerSecond,
 		sessions: make(map[*session]struct{}),
 		stop:     make(chan struct{}),
@@ -73,9 +71,6 @@ func New(cfg Config, hub *realtime.Hub, verifier TokenVerifier, log *slog.Logger
 	}
 	if s.rate == 0 {
 		s.rate = lim.ClientEventsPerSecond
-	}
-	for _, a := range cfg.Apps {
-		s.apps[a.ID] = true
 	}
 	tr, err := wsconn.New(wsconn.Config{
 		// Room for the frame around a payload of the hub's limit; payloads

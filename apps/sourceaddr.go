@@ -1,4 +1,4 @@
-package pusher
+package apps
 
 import (
 	"fmt"
@@ -20,7 +20,7 @@ type rules struct {
 func parseRules(list []string) (rules, error) {
 	var r rules
 	if len(list) > maxRules {
-		return r, fmt.Errorf("pusher: at most %d source addresses, got %d", maxRules, len(list))
+		return r, fmt.Errorf("apps: at most %d source addresses, got %d", maxRules, len(list))
 	}
 	for _, s := range list {
 		neg := strings.HasPrefix(s, "!")
@@ -39,7 +39,7 @@ func parseRules(list []string) (rules, error) {
 			}
 		}
 		if err != nil {
-			return r, fmt.Errorf("pusher: source address %q: %w", s, err)
+			return r, fmt.Errorf("apps: source address %q: %w", s, err)
 		}
 		if neg {
 			r.deny = append(r.deny, p)
