@@ -20,11 +20,17 @@ const DefaultReturnTo = "/account"
 // LoggedOutPath is the page a logout without return_to ends on.
 const LoggedOutPath = "/logged-out"
 
+// Revoker revokes session ids: the process's revocation list
+// (revocation.List), which every verifier asks and the realtime hub
+// subscribes to, so a logout also closes the session's sockets.
+type Revoker interface {
+	Revoke(ctx context.Context, sid string, until time.Time) error
+}
+
 // AuthConfig configures the /auth routes.
 type AuthConfig struct {
-	// Revoke revokes a session id everywhere until the given time (the
-	// revocation list and the live sockets opened with it).
-	Revoke func(ctx context.Context, sid string, until time.Time)
+	// Revocations revoke the session ids of logouts.
+	Revocations Revoker
 }
 
 // Auth serves /auth/login, /auth/callback, /auth/logout,
@@ -37,8 +43,8 @@ type Auth struct {
 
 // NewAuth validates its dependencies.
 func NewAuth(cfg AuthConfig, rp *oidc.RP, log *slog.Logger) (*Auth, error) {
-	if rp == nil || cfg.Revoke == nil {
-		return nil, errors.New("handlers: auth needs a relying party and a revoke function")
+	if rp == nil || cfg.Revocations == nil {
+		return nil, errors.New("handlers: auth needs a relying party and a revocation list")
 	}
 	return &Auth{cfg: cfg, rp: rp, log: log}, nil
 }
@@ -122,7 +128,7 @@ func (a *Auth) logout(c *gin.Context) {
 	}
 	http.SetCookie(c.Writer, res.Cookie)
 	if res.SessionID != "" {
-		a.cfg.Revoke(ctx, res.SessionID, res.Until)
+		a.revoke(ctx, res.SessionID, res.Until)
 		a.log.InfoContext(ctx, "logout", "sid", res.SessionID)
 	}
 	c.Redirect(http.StatusFound, res.Redirect)
@@ -142,10 +148,18 @@ func (a *Auth) backchannel(c *gin.Context) {
 		return
 	}
 	for _, r := range revs {
-		a.cfg.Revoke(ctx, r.SessionID, r.Until)
+		a.revoke(ctx, r.SessionID, r.Until)
 	}
 	a.log.InfoContext(ctx, "back-channel logout", "sessions", len(revs))
 	c.Status(http.StatusOK)
+}
+
+// revoke revokes sid; a failure is logged, never a reason to keep anyone
+// logged in (the list refuses sid on this node whatever it answers).
+func (a *Auth) revoke(ctx context.Context, sid string, until time.Time) {
+	if err := a.cfg.Revocations.Revoke(ctx, sid, until); err != nil {
+		a.log.WarnContext(ctx, "revoke session", "sid", sid, "err", err)
+	}
 }
 
 // meResponse is the body of GET /auth/me (SPEC §3).

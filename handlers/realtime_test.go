@@ -24,6 +24,7 @@ import (
 	"gatehouse/realtime"
 	"gatehouse/realtime/memory"
 	"gatehouse/realtime/pusher"
+	"gatehouse/revocation"
 )
 
 const (
@@ -69,7 +70,7 @@ func newRealtimeServer(t *testing.T, app apps.App, proxies []string) *rtServer {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	bp := memory.New(memory.Config{})
-	hub, err := realtime.New(context.Background(), realtime.Config{}, bp, log)
+	hub, err := realtime.New(context.Background(), realtime.Config{}, bp, revocation.NewMemory(nil), log)
 	if err != nil {
 		t.Fatal(err)
 	}

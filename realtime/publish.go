@@ -34,7 +34,8 @@ func (h *Hub) handle(env Envelope) {
 	case KindBindSession:
 		h.bindRemote(env.Message.App, env.Conn, env.SID)
 	case KindRevokeSession:
-		h.revokeLocal(env.SID)
+		// Sent by nodes of earlier versions; revocations reach every hub
+		// through the revocation list now, so there is nothing to do.
 	case KindTerminateUser:
 		h.terminateLocal(env.Message.App, env.UserID)
 	default:

@@ -76,12 +76,12 @@ func New(t testing.TB, cfg Config) *Rig {
 	r.Revocations = revocation.NewMemory(clock)
 	var err error
 	r.Issuer, err = issuer.New(issuer.Config{
-		Issuer: "http://127.0.0.1:8080", Audience: "realtime", Now: clock, IsRevoked: r.Revocations.Revoked,
+		Issuer: "http://127.0.0.1:8080", Audience: "realtime", Now: clock,
+		Revocations: r.Revocations, Cache: issuer.NewCache(0, clock),
 	}, TestKeys(t, keys.ES256))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Issuer.SetCache(issuer.NewCache(0, clock))
 	if r.Policy, err = policy.New(cfg.Policy); err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,9 @@ func (r *Rig) Mint(t testing.TB, id policy.Identity, ttl time.Duration) string {
 // Revoke revokes sid for an hour.
 func (r *Rig) Revoke(t testing.TB, sid string) {
 	t.Helper()
-	r.Revocations.Revoke(sid, r.Now.Add(time.Hour))
+	if err := r.Revocations.Revoke(t.Context(), sid, r.Now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestKeys loads the committed test keys of the given algorithms (issuer/testdata),

@@ -11,6 +11,7 @@ import (
 	"gatehouse/realtime"
 	"gatehouse/realtime/memory"
 	"gatehouse/realtime/pusher"
+	"gatehouse/revocation"
 )
 
 // App is the one Pusher app a benchmark uses.
@@ -24,7 +25,7 @@ type App struct {
 // a function that closes everything.
 func NewGatehouse(ctx context.Context, a App, log *slog.Logger) (http.Handler, func(), error) {
 	bp := memory.New(memory.Config{})
-	hub, err := realtime.New(ctx, realtime.Config{}, bp, log)
+	hub, err := realtime.New(ctx, realtime.Config{}, bp, revocation.NewMemory(nil), log)
 	if err != nil {
 		return nil, nil, err
 	}

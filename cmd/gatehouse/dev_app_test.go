@@ -249,7 +249,9 @@ func TestLogoutClosesBoundSocket(t *testing.T) {
 	if f := conn.next(t); f.Event != "pusher_internal:subscription_succeeded" {
 		t.Fatalf("got %+v", f)
 	}
-	a.revoke(context.Background(), "sid-1", time.Now().Add(time.Hour))
+	if err := a.revocations.Revoke(context.Background(), "sid-1", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	f := conn.next(t)
 	if f.Event != "pusher:error" || !strings.Contains(string(f.Data), "4009") {
 		t.Fatalf("got %+v, want pusher:error 4009", f)
@@ -279,7 +281,9 @@ func TestLogoutClosesTopicSocket(t *testing.T) {
 	if err != nil || !strings.Contains(string(welcome), `"welcome"`) {
 		t.Fatalf("welcome: %s %v", welcome, err)
 	}
-	a.revoke(context.Background(), "sid-2", time.Now().Add(time.Hour))
+	if err := a.revocations.Revoke(context.Background(), "sid-2", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	_, err = wsutil.ReadServerText(c)
 	var closed wsutil.ClosedError
 	if !errors.As(err, &closed) || closed.Code != 4003 {

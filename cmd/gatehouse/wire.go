@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"gatehouse/apps"
 	"gatehouse/authn"
@@ -15,6 +14,7 @@ import (
 	"gatehouse/issuer"
 	"gatehouse/keys"
 	"gatehouse/policy"
+	"gatehouse/realtime/redis"
 	"gatehouse/revocation"
 )
 
@@ -35,25 +35,17 @@ type app struct {
 	banner  []string // lines printed at start in dev
 	devApp  bool     // the dev app was added (the demo chat runs on it)
 
-	// revocations holds logged-out session ids; onRevoke are told too (the
-	// realtime hub closes the sockets of a revoked session).
+	// revocations holds logged-out session ids: every verifier asks it and
+	// the realtime hub subscribes to it.
 	revocations revocation.List
+	// redisRevocations is revocations when they live in Redis.
+	redisRevocations *redis.Revocations
 	// sessions reads login session cookies; nil when no login is configured.
 	sessions authn.SessionReader
-	onRevoke []func(ctx context.Context, sid string)
 	// apps are the hosted apps, decoded once.
 	apps *apps.Set
 	// pusherAuth is the Pusher auth front, once wireFronts ran.
 	pusherAuth *pusherauth.Auth
-}
-
-// revoke revokes a session id everywhere: the list every verifier asks, and
-// every part that holds live connections.
-func (a *app) revoke(ctx context.Context, sid string, until time.Time) {
-	a.revocations.Revoke(sid, until)
-	for _, f := range a.onRevoke {
-		f(ctx, sid)
-	}
 }
 
 // loadKeys loads keys.signing, or generates/keeps one key per needed
@@ -92,8 +84,9 @@ func policyConfig(p config.Policy) policy.Config {
 }
 
 // buildCore loads keys and builds the issuer and the policy engine: what
-// both the server and `token mint` need.
-func buildCore(cfg *config.Config, keyDir string) (*keys.Set, *issuer.Issuer, *policy.Engine, error) {
+// both the server and `token mint` need. The server's issuer asks revs and
+// keeps verified tokens in cache; `token mint` passes nil for both.
+func buildCore(cfg *config.Config, keyDir string, revs revocation.Checker, cache *issuer.Cache) (*keys.Set, *issuer.Issuer, *policy.Engine, error) {
 	ks, err := loadKeys(cfg, keyDir)
 	if err != nil {
 		return nil, nil, nil, err
@@ -102,6 +95,10 @@ func buildCore(cfg *config.Config, keyDir string) (*keys.Set, *issuer.Issuer, *p
 		Issuer:   cfg.Tokens.Issuer,
 		Audience: cfg.Tokens.Audience,
 		TTL:      cfg.Tokens.TTL,
+		// Every verifier (the fronts, /token exchange, hosted sockets)
+		// goes through Verify and so shares the cache.
+		Revocations: revs,
+		Cache:       cache,
 	}, ks)
 	if err != nil {
 		return nil, nil, nil, err
@@ -121,13 +118,14 @@ func buildCore(cfg *config.Config, keyDir string) (*keys.Set, *issuer.Issuer, *p
 func build(ctx context.Context, a *app) (http.Handler, error) {
 	cfg := a.cfg
 	var err error
-	a.keys, a.issuer, a.policy, err = buildCore(cfg, keyDir(cfg, a.dataDir))
+	a.metrics = handlers.NewMetrics()
+	if err := wireRevocations(ctx, a); err != nil {
+		return nil, err
+	}
+	a.keys, a.issuer, a.policy, err = buildCore(cfg, keyDir(cfg, a.dataDir), a.revocations, issuer.NewCache(issuer.DefaultCacheSize, nil))
 	if err != nil {
 		return nil, err
 	}
-	a.revocations = revocation.NewMemory(a.issuer.Now)
-	a.issuer.SetRevocationCheck(a.revocations.Revoked)
-	a.metrics = handlers.NewMetrics()
 	wk, err := handlers.NewWellKnown(a.issuer, cfg.Server.PublicURL)
 	if err != nil {
 		return nil, err

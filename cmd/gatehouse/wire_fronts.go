@@ -19,9 +19,6 @@ import (
 func wireFronts(ctx context.Context, a *app) error {
 	_ = ctx
 	cfg := a.cfg
-	// Every verifier (these fronts, /token exchange, hosted sockets) goes
-	// through issuer.Verify and so shares the cache.
-	a.issuer.SetCache(issuer.NewCache(issuer.DefaultCacheSize, a.issuer.Now))
 
 	anonymous := config.On(cfg.Tokens.Anonymous.Enabled)
 	res, err := authn.NewResolver(a.issuer, a.policy, a.sessions, cfg.Tokens.Anonymous.TTL)

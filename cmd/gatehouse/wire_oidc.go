@@ -78,7 +78,7 @@ func wireOIDC(ctx context.Context, a *app) error {
 			name := p.Name
 			a.ready = append(a.ready, handlers.ReadyCheck{Name: "oidc:" + name, Check: func(context.Context) error { return rp.Ready(name) }})
 		}
-		auth, err := handlers.NewAuth(handlers.AuthConfig{Revoke: a.revoke}, rp, a.log)
+		auth, err := handlers.NewAuth(handlers.AuthConfig{Revocations: a.revocations}, rp, a.log)
 		if err != nil {
 			return err
 		}

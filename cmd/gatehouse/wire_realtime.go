@@ -44,7 +44,7 @@ func wireRealtime(ctx context.Context, a *app) error {
 		MaxMessageBytes:       l.MaxMessageBytes,
 		ClientEventsPerSecond: l.ClientEventsPerSecond,
 		PresenceMembers:       l.PresenceMembers,
-	}}, counted, a.log)
+	}}, counted, a.revocations, a.log)
 	if err != nil {
 		_ = bp.Close()
 		return err
@@ -71,12 +71,6 @@ func wireRealtime(ctx context.Context, a *app) error {
 		func(context.Context) error { return ts.Close() },
 	)
 
-	// A logout closes the sockets opened with the session, on every node.
-	a.onRevoke = append(a.onRevoke, func(ctx context.Context, sid string) {
-		if err := hub.RevokeSession(ctx, sid); err != nil {
-			a.log.ErrorContext(ctx, "realtime: revoke session", "err", err)
-		}
-	})
 	// /pusher/auth tells which session a socket authorized with.
 	if pa := a.pusherAuth; pa != nil {
 		pa.OnAuthorized(func(ctx context.Context, appID, socketID string, id policy.Identity) {

@@ -19,6 +19,7 @@ import (
 	"gatehouse/realtime/internal/wstest"
 	"gatehouse/realtime/memory"
 	"gatehouse/realtime/pusher"
+	"gatehouse/revocation"
 )
 
 const (
@@ -28,10 +29,11 @@ const (
 )
 
 type env struct {
-	t   *testing.T
-	hub *realtime.Hub
-	srv *pusher.Server
-	ts  *httptest.Server
+	t    *testing.T
+	revs *revocation.Memory
+	hub  *realtime.Hub
+	srv  *pusher.Server
+	ts   *httptest.Server
 }
 
 type envOpts struct {
@@ -43,7 +45,8 @@ type envOpts struct {
 
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
-	hub, err := realtime.New(context.Background(), realtime.Config{Limits: o.limits}, memory.New(memory.Config{}), nil)
+	revs := revocation.NewMemory(nil)
+	hub, err := realtime.New(context.Background(), realtime.Config{Limits: o.limits}, memory.New(memory.Config{}), revs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +75,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	}
 	ts := httptest.NewServer(httpx.Mux(srv.Routes(), clientIP))
 	t.Cleanup(func() { ts.Close(); _ = srv.Close(); _ = hub.Close() })
-	return &env{t: t, hub: hub, srv: srv, ts: ts}
+	return &env{t: t, revs: revs, hub: hub, srv: srv, ts: ts}
 }
 
 func (e *env) wsURL(key string) string {

@@ -352,7 +352,7 @@ func TestRevokedSessionClosesSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if err := e.hub.RevokeSession(ctx, "sid-42"); err != nil {
+	if err := e.revs.Revoke(ctx, "sid-42", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	code, _, before := a.ExpectClose(t)

@@ -28,6 +28,7 @@ import (
 	"gatehouse/realtime/memory"
 	"gatehouse/realtime/pusher"
 	"gatehouse/realtime/topics"
+	"gatehouse/revocation"
 )
 
 const (
@@ -103,6 +104,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 type env struct {
 	t      *testing.T
 	clock  *fakeClock
+	revs   *revocation.Memory
 	hub    *realtime.Hub
 	iss    *issuer.Issuer
 	topics *topics.Server
@@ -118,7 +120,8 @@ type envOpts struct {
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
 	clock := newFakeClock()
-	hub, err := realtime.New(context.Background(), realtime.Config{Limits: o.limits}, memory.New(memory.Config{}), nil)
+	revs := revocation.NewMemory(clock.Now)
+	hub, err := realtime.New(context.Background(), realtime.Config{Limits: o.limits}, memory.New(memory.Config{}), revs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +133,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	iss, err := issuer.New(issuer.Config{Issuer: "https://gatehouse.test", Audience: "realtime", Now: clock.Now, IsRevoked: hub.Revoked}, ks)
+	iss, err := issuer.New(issuer.Config{Issuer: "https://gatehouse.test", Audience: "realtime", Now: clock.Now, Revocations: revs}, ks)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +159,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	}
 	srv := httptest.NewServer(httpx.Mux(append(ts.Routes(), ps.Routes()...), clientIP))
 	t.Cleanup(func() { srv.Close(); _ = ts.Close(); _ = ps.Close(); _ = hub.Close() })
-	return &env{t: t, clock: clock, hub: hub, iss: iss, topics: ts, pusher: ps, ts: srv}
+	return &env{t: t, clock: clock, revs: revs, hub: hub, iss: iss, topics: ts, pusher: ps, ts: srv}
 }
 
 // mint returns a token for sub with session sid, the given permission
@@ -448,4 +451,12 @@ func wsReadFrame(c *client) (rawFrame, error) {
 		r.code = int(binary.BigEndian.Uint16(f.Payload))
 	}
 	return r, nil
+}
+
+// revoke revokes sid for an hour, as a logout does.
+func (e *env) revoke(sid string) {
+	e.t.Helper()
+	if err := e.revs.Revoke(context.Background(), sid, e.clock.Now().Add(time.Hour)); err != nil {
+		e.t.Fatal(err)
+	}
 }
