@@ -124,7 +124,7 @@ func (a *Anonymous) mint(c *gin.Context) {
 		abortMintError(c, a.log, err)
 		return
 	}
-	a.metrics.TokenMinted("anonymous", alg)
+	a.metrics.TokenMinted("anonymous", tok.Alg)
 	answerToken(c, tok, req.Profile)
 }
 

@@ -162,7 +162,7 @@ func (a *Auth) revoke(ctx context.Context, sid string, until time.Time) {
 	}
 }
 
-// meResponse is the body of GET /auth/me (SPEC §3).
+// meResponse is the body of GET /auth/me (README, "Logging people in").
 type meResponse struct {
 	Sub       string   `json:"sub"`
 	Name      string   `json:"name"`

@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -326,11 +327,21 @@ func (f failing) Mount(r gin.IRouter) {
 
 func TestReadyzFailingPart(t *testing.T) {
 	m := NewMetrics()
-	h, _ := NewRouter(ServerConfig{}, m, discard, &Health{Metrics: m, Checks: []ReadyCheck{{Name: "oidc:auth0", Check: func(ctx contextT) error { return io.EOF }}}}, failing{})
+	var logged bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logged, nil))
+	h, _ := NewRouter(ServerConfig{}, m, discard, &Health{Metrics: m, Log: log, Checks: []ReadyCheck{
+		{Name: "oidc:auth0", Check: func(ctx contextT) error { return errors.New("oidc: discovery: connection refused") }}}}, failing{})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	if rec.Code != 503 || !strings.Contains(rec.Body.String(), "oidc:auth0") {
 		t.Fatalf("readyz %d %s", rec.Code, rec.Body)
+	}
+	// The answer names the part; the log says why.
+	if strings.Contains(rec.Body.String(), "refused") {
+		t.Fatalf("readyz tells the cause to the client: %s", rec.Body)
+	}
+	if l := logged.String(); !strings.Contains(l, `"check":"oidc:auth0"`) || !strings.Contains(l, "connection refused") {
+		t.Fatalf("the cause was not logged: %s", l)
 	}
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/panic", nil))

@@ -23,7 +23,7 @@ var (
 	ErrRevoked      = errors.New("realtime: session revoked")
 )
 
-// Default limits, as SPEC §2 gives them.
+// Default limits, as the README's "Configuration reference" gives them.
 const (
 	DefaultMaxConnections        = 100000
 	DefaultMaxMessageBytes       = 10240

@@ -1,8 +1,9 @@
 package main
 
 import (
-	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 
 	"gatehouse/apps"
 	"gatehouse/config"
@@ -10,13 +11,30 @@ import (
 
 // wireApps decodes the configured apps once (master keys included) into
 // the one Set that the Pusher auth front and the realtime servers share.
-func wireApps(_ context.Context, a *app) error {
-	set, err := newApps(a.cfg.Apps)
-	if err != nil {
-		return err
+// `gatehouse dev` without apps adds app `dev` (client events on), kept under
+// the data dir and printed in the banner; it is returned as devApp too (the
+// demo chat runs on it).
+func wireApps(e env, p *parts) (set *apps.Set, devApp *apps.App, err error) {
+	list := e.cfg.Apps
+	dev := e.mode == modeDev && len(list) == 0
+	if dev {
+		if e.dataDir == "" {
+			return nil, nil, errors.New("dev: the dev app needs a data dir")
+		}
+		creds, err := loadOrCreateDevApp(filepath.Join(e.dataDir, devAppFile))
+		if err != nil {
+			return nil, nil, err
+		}
+		list = []config.App{{ID: devAppID, Key: creds.Key, Secret: creds.Secret, ClientEvents: true}}
+		p.banner = append(p.banner, fmt.Sprintf("app dev     key=%s secret=%s", creds.Key, creds.Secret))
 	}
-	a.apps = set
-	return nil
+	if set, err = newApps(list); err != nil {
+		return nil, nil, err
+	}
+	if dev {
+		devApp = set.ByID(devAppID)
+	}
+	return set, devApp, nil
 }
 
 // newApps maps config.App onto apps.App and validates them.

@@ -1,27 +1,21 @@
 package main
 
 import (
-	"context"
-	"fmt"
-
 	"gatehouse/authn"
 	"gatehouse/config"
 	"gatehouse/fronts/deepstream"
 	"gatehouse/fronts/pusherauth"
 	"gatehouse/handlers"
 	"gatehouse/internal/httpx"
-	"gatehouse/issuer"
 )
 
-// wireFronts adds the broker auth fronts (deepstream webhook, Pusher channel
-// and user auth), the extra token profiles and the verified-token cache.
-// It runs after wireOIDC, so a.sessions is set when login is configured.
-func wireFronts(ctx context.Context, a *app) error {
-	_ = ctx
-	cfg := a.cfg
-
+// wireFronts adds the broker auth fronts: the deepstream webhook and Pusher
+// channel and user auth. sessions reads login cookies (nil without login);
+// binder binds Pusher sockets to sessions (nil when no app is hosted here).
+func wireFronts(e env, c *core, sessions authn.SessionReader, binder pusherauth.SessionBinder, p *parts) error {
+	cfg := e.cfg
 	anonymous := config.On(cfg.Tokens.Anonymous.Enabled)
-	res, err := authn.NewResolver(a.issuer, a.policy, a.sessions, cfg.Tokens.Anonymous.TTL)
+	res, err := authn.NewResolver(c.issuer, c.policy, sessions, cfg.Tokens.Anonymous.TTL)
 	if err != nil {
 		return err
 	}
@@ -29,33 +23,15 @@ func wireFronts(ctx context.Context, a *app) error {
 		// On unless turned off: it only answers who a credential belongs to.
 		Enabled:   cfg.Deepstream.Enabled == nil || *cfg.Deepstream.Enabled,
 		Anonymous: anonymous,
-	}, res, a.metrics, a.log)
+	}, res, c.metrics, e.log)
 	if err != nil {
 		return err
 	}
 	cors := httpx.NewCORS(append([]string{cfg.Server.PublicURL}, cfg.OIDC.RedirectAllowlist...)...)
-	pa, err := pusherauth.New(pusherauth.Config{Apps: a.apps, Anonymous: anonymous}, res, cors, a.metrics, a.log)
+	pa, err := pusherauth.New(pusherauth.Config{Apps: c.apps, Anonymous: anonymous}, res, cors, binder, c.metrics, e.log)
 	if err != nil {
 		return err
 	}
-	a.pusherAuth = pa
-	a.groups = append(a.groups, handlers.Routes(ds.Routes()), handlers.Routes(pa.Routes()))
-	return nil
-}
-
-// registerProfiles registers the token profiles the config enables (the
-// centrifugo profiles always, ably when profiles.ably is set). `token mint
-// --profile` needs them too, so buildCore should call it as well.
-func registerProfiles(cfg *config.Config, iss *issuer.Issuer) error {
-	var pc issuer.ProfilesConfig
-	if c := cfg.Profiles.Centrifugo; c != nil {
-		pc.Centrifugo = &issuer.CentrifugoConfig{Audience: c.Audience}
-	}
-	if c := cfg.Profiles.Ably; c != nil {
-		pc.Ably = &issuer.AblyConfig{KeyName: c.KeyName, KeySecret: c.KeySecret}
-	}
-	if err := iss.RegisterProfiles(pc); err != nil {
-		return fmt.Errorf("profiles: %w", err)
-	}
+	p.routes = append(p.routes, handlers.Routes(ds.Routes()), handlers.Routes(pa.Routes()))
 	return nil
 }

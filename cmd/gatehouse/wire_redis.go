@@ -26,40 +26,36 @@ func redisConfig(cfg config.Redis) redis.Config {
 	return redis.Config{URL: cfg.URL}
 }
 
-// newRedisBackplane connects the realtime layer to Redis (realtime.backplane:
-// redis). It fails at start when Redis does not answer.
-func newRedisBackplane(ctx context.Context, a *app, cfg config.Redis) (realtime.Backplane, error) {
-	bp, err := redis.New(ctx, redisConfig(cfg), a.log)
-	if err != nil {
-		return nil, fmt.Errorf("realtime.redis.url: %w", err)
-	}
-	revs := a.redisRevocations
-	a.metrics.CounterFunc("gatehouse_backplane_background_errors_total",
-		"Failed background work of the Redis backplane: lost pub/sub connections, heartbeats, sweeps, revocation writes.",
-		func() float64 { return float64(bp.Errors() + revs.Errors()) })
-	return bp, nil
-}
-
 // wireRevocations builds the revocation list every verifier asks and the
 // realtime hub subscribes to: in memory, or shared through Redis when
 // realtime.backplane is redis, so that a session logged out on one node is
 // refused by every verifier of every node, those started later included,
 // and its sockets close on every node, whether or not the node of the
 // logout hosts apps. Verifiers ask a local mirror (no Redis round trip per
-// token or cookie). The list lives as long as the process.
-func wireRevocations(ctx context.Context, a *app) error {
-	if !usesRedis(a.cfg) {
-		a.revocations = revocation.NewMemory(nil)
-		return nil
+// token or cookie). It fails at start when Redis does not answer.
+func wireRevocations(ctx context.Context, e env, p *parts) (revocation.List, error) {
+	if !usesRedis(e.cfg) {
+		return revocation.NewMemory(nil), nil
 	}
-	revs, err := redis.NewRevocations(ctx, redisConfig(a.cfg.Realtime.Redis), a.log)
+	revs, err := redis.NewRevocations(ctx, redisConfig(e.cfg.Realtime.Redis), e.log)
 	if err != nil {
-		return fmt.Errorf("realtime.redis.url: %w", err)
+		return nil, fmt.Errorf("realtime.redis.url: %w", err)
 	}
-	a.revocations, a.redisRevocations = revs, revs
-	a.closers = append(a.closers, func(context.Context) error { return revs.Close() })
-	a.ready = append(a.ready, handlers.ReadyCheck{Name: "revocations", Check: revs.Ping})
-	return nil
+	p.closers = append(p.closers, func(context.Context) error { return revs.Close() })
+	p.ready = append(p.ready, handlers.ReadyCheck{Name: "revocations", Check: revs.Ping})
+	p.backgroundErrors = append(p.backgroundErrors, revs.Errors)
+	return revs, nil
+}
+
+// newRedisBackplane connects the realtime layer to Redis (realtime.backplane:
+// redis). It fails at start when Redis does not answer.
+func newRedisBackplane(ctx context.Context, e env, p *parts) (realtime.Backplane, error) {
+	bp, err := redis.New(ctx, redisConfig(e.cfg.Realtime.Redis), e.log)
+	if err != nil {
+		return nil, fmt.Errorf("realtime.redis.url: %w", err)
+	}
+	p.backgroundErrors = append(p.backgroundErrors, bp.Errors)
+	return bp, nil
 }
 
 // newRedisSessionStore keeps the server-side part of login sessions and the
@@ -67,12 +63,12 @@ func wireRevocations(ctx context.Context, a *app) error {
 // read whole on every node and a back-channel logout reaching any node
 // revokes the sessions made on all of them. It fails at start when Redis
 // does not answer.
-func newRedisSessionStore(ctx context.Context, a *app) (*redis.SessionStore, error) {
-	store, err := redis.NewSessionStore(ctx, redisConfig(a.cfg.Realtime.Redis), 0)
+func newRedisSessionStore(ctx context.Context, cfg config.Redis, p *parts) (*redis.SessionStore, error) {
+	store, err := redis.NewSessionStore(ctx, redisConfig(cfg), 0)
 	if err != nil {
 		return nil, fmt.Errorf("realtime.redis.url: %w", err)
 	}
-	a.closers = append(a.closers, func(context.Context) error { return store.Close() })
-	a.ready = append(a.ready, handlers.ReadyCheck{Name: "sessions", Check: store.Ping})
+	p.closers = append(p.closers, func(context.Context) error { return store.Close() })
+	p.ready = append(p.ready, handlers.ReadyCheck{Name: "sessions", Check: store.Ping})
 	return store, nil
 }

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync/atomic"
 
 	"gatehouse/apps"
 	"gatehouse/authn"
@@ -43,10 +42,13 @@ type Metrics interface {
 	Decision(front, decision string)
 }
 
-// AuthorizedHook is told, after a successful authorization, which identity a
-// socket of an app was authorized for (the hosted realtime layer binds the
-// identity's session to the socket, so revoking the session closes it).
-type AuthorizedHook func(ctx context.Context, appID, socketID string, id policy.Identity)
+// SessionBinder binds a socket of an app to the login session it was
+// authorized with, on whichever node holds the socket, so that revoking the
+// session closes it. The hosted Pusher server (realtime/pusher) implements
+// it.
+type SessionBinder interface {
+	BindSession(ctx context.Context, appID, socketID, sid string) error
+}
 
 // Auth serves Pusher channel authorization (POST /pusher/auth) and user
 // authentication (POST /pusher/user-auth) for the configured apps, deciding
@@ -55,30 +57,21 @@ type Auth struct {
 	cfg     Config
 	resolve *authn.Resolver
 	cors    *httpx.CORS
+	binder  SessionBinder
 	metrics Metrics
 	log     *slog.Logger
-	hook    atomic.Pointer[AuthorizedHook]
 }
 
-// New builds the endpoints. cors may be nil (no cross-origin callers).
-func New(cfg Config, res *authn.Resolver, cors *httpx.CORS, m Metrics, log *slog.Logger) (*Auth, error) {
+// New builds the endpoints. cors may be nil (no cross-origin callers);
+// binder may be nil (no apps hosted here: nothing to bind).
+func New(cfg Config, res *authn.Resolver, cors *httpx.CORS, binder SessionBinder, m Metrics, log *slog.Logger) (*Auth, error) {
 	if res == nil || m == nil || log == nil {
 		return nil, errors.New("pusherauth: needs a resolver, metrics and a logger")
 	}
 	if cfg.Apps == nil {
 		cfg.Apps, _ = apps.New()
 	}
-	return &Auth{cfg: cfg, resolve: res, cors: cors, metrics: m, log: log}, nil
-}
-
-// OnAuthorized installs the hook told of every successful authorization
-// (nil removes it). It may be called at any time.
-func (p *Auth) OnAuthorized(f AuthorizedHook) {
-	if f == nil {
-		p.hook.Store(nil)
-		return
-	}
-	p.hook.Store(&f)
+	return &Auth{cfg: cfg, resolve: res, cors: cors, binder: binder, metrics: m, log: log}, nil
 }
 
 // Routes returns the two endpoints and their CORS preflights.
@@ -262,10 +255,16 @@ func (p *Auth) app(id string) *apps.App {
 	return p.cfg.Apps.ByID(id)
 }
 
+// allowed counts the decision and binds the socket to the caller's login
+// session, if any, so that a logout closes it.
 func (p *Auth) allowed(r *http.Request, app *apps.App, req authRequest, caller authn.Caller) {
 	p.metrics.Decision("pusher", "allow")
-	if h := p.hook.Load(); h != nil {
-		(*h)(r.Context(), app.ID, req.SocketID, caller.Identity)
+	sid := caller.Identity.SessionID
+	if sid == "" || p.binder == nil {
+		return
+	}
+	if err := p.binder.BindSession(r.Context(), app.ID, req.SocketID, sid); err != nil {
+		p.log.WarnContext(r.Context(), "pusher auth: bind session", "app", app.ID, "err", err)
 	}
 }
 

@@ -16,7 +16,6 @@ import (
 	"gatehouse/authn/authntest"
 	"gatehouse/fronts/frontstest"
 	"gatehouse/internal/httpx"
-	"gatehouse/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -40,6 +39,20 @@ type rig struct {
 	*authntest.Rig
 	auth      *Auth
 	decisions *frontstest.Decisions
+	bound     *binder
+}
+
+// binder records the sessions sockets were bound to.
+type binder struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (b *binder) BindSession(_ context.Context, appID, socketID, sid string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls = append(b.calls, appID+" "+socketID+" "+sid)
+	return nil
 }
 
 type rigOpts struct {
@@ -49,7 +62,8 @@ type rigOpts struct {
 
 func newRig(t testing.TB, o rigOpts) *rig {
 	t.Helper()
-	r := &rig{Rig: authntest.New(t, authntest.Config{Policy: frontstest.Policy, Sessions: frontstest.Sessions}), decisions: &frontstest.Decisions{}}
+	r := &rig{Rig: authntest.New(t, authntest.Config{Policy: frontstest.Policy, Sessions: frontstest.Sessions}),
+		decisions: &frontstest.Decisions{}, bound: &binder{}}
 	list := o.apps
 	if list == nil {
 		list = []apps.App{{ID: "chat", Key: vectorKey, Secret: vectorSecret, EncryptionMasterKey: vectorMasterKey()}}
@@ -59,7 +73,7 @@ func newRig(t testing.TB, o rigOpts) *rig {
 		t.Fatal(err)
 	}
 	r.auth, err = New(Config{Apps: set, Anonymous: o.anonymous}, r.Resolver,
-		httpx.NewCORS("http://127.0.0.1:8080", "https://app.example.com"), r.decisions, slog.New(slog.DiscardHandler))
+		httpx.NewCORS("http://127.0.0.1:8080", "https://app.example.com"), r.bound, r.decisions, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,31 +229,21 @@ func TestPusherAuthAccepts(t *testing.T) {
 	})
 }
 
-func TestPusherAuthHook(t *testing.T) {
+// A socket authorized with a login session is bound to it (so a logout
+// closes it); refusals and anonymous callers bind nothing.
+func TestPusherAuthBindsSessions(t *testing.T) {
 	r := newRig(t, rigOpts{anonymous: true})
-	type call struct{ app, socket, sub, sid string }
-	var (
-		mu    sync.Mutex
-		calls []call
-	)
-	// Unset: nothing happens.
-	r.pusherAuth("/pusher/auth", pusherForm("1.1", "private-chat"), "Cookie", "gatehouse=ada")
-	r.auth.OnAuthorized(func(_ context.Context, app, socket string, id policy.Identity) {
-		mu.Lock()
-		calls = append(calls, call{app, socket, id.Subject, id.SessionID})
-		mu.Unlock()
-	})
 	r.pusherAuth("/pusher/auth", pusherForm("1.2", "private-chat"), "Cookie", "gatehouse=ada")
 	r.pusherAuth("/pusher/user-auth", pusherForm("3.4", ""), "Cookie", "gatehouse=ada")
-	r.pusherAuth("/pusher/auth", pusherForm("5.6", "private-admin"), "Cookie", "gatehouse=ada") // denied: no call
-	want := []call{{"chat", "1.2", "auth0|42", "sid-ada"}, {"chat", "3.4", "auth0|42", "sid-ada"}}
-	if len(calls) != len(want) || calls[0] != want[0] || calls[1] != want[1] {
-		t.Errorf("hook calls = %+v, want %+v", calls, want)
+	r.pusherAuth("/pusher/auth", pusherForm("5.6", "private-admin"), "Cookie", "gatehouse=ada") // denied
+	r.pusherAuth("/pusher/auth", pusherForm("7.8", "presence-lobby"))                           // anonymous: no session
+	r.pusherAuth("/pusher/auth", pusherForm("9.1", "private-chat"), "Authorization", "Bearer "+r.Mint(t, frontstest.Admin, 0))
+	want := []string{"chat 1.2 sid-ada", "chat 3.4 sid-ada", "chat 9.1 sid-root"}
+	if strings.Join(r.bound.calls, "|") != strings.Join(want, "|") {
+		t.Errorf("bound %q, want %q", r.bound.calls, want)
 	}
-	r.auth.OnAuthorized(nil)
-	r.pusherAuth("/pusher/auth", pusherForm("7.8", "private-chat"), "Cookie", "gatehouse=ada")
-	if len(calls) != 2 {
-		t.Errorf("hook called after removal")
+	if a, d := r.decisions.Count("pusher", "allow"), r.decisions.Count("pusher", "deny"); a != 4 || d != 1 {
+		t.Errorf("decisions: %d allowed, %d denied; want 4 and 1", a, d)
 	}
 }
 

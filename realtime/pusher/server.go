@@ -131,7 +131,7 @@ func (s *Server) Routes() []httpx.Route {
 
 // BindSession records that socket socketID of app appID was authorised by
 // login session sid, on whichever node holds the socket; revoking sid then
-// closes it (SPEC §9). /pusher/auth calls it after signing.
+// closes it (README, "Logging people in"). /pusher/auth calls it after signing.
 func (s *Server) BindSession(ctx context.Context, appID, socketID, sid string) error {
 	return s.hub.BindSession(ctx, appID, socketID, sid)
 }
