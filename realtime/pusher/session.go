@@ -25,10 +25,9 @@ type session struct {
 
 	pingedAt atomic.Int64 // unix nanos of an unanswered server ping, 0 if none
 
-	user       string            // signed-in user id
-	presence   map[string]string // presence channel -> own user id
-	rateWindow int64             // second of the current client-event window
-	rateCount  int
+	user     string              // signed-in user id
+	presence map[string]string   // presence channel -> own user id
+	rate     realtime.RateWindow // client events per second
 }
 
 // ID returns the socket id.

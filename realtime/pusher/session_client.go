@@ -34,12 +34,7 @@ func (ss *session) clientEvent(ctx context.Context, f clientFrame) {
 		ss.sendError(CodeClientEventError, "The data content of this event exceeds the allowed maximum.")
 		return
 	}
-	sec := ss.srv.cfg.Now().Unix()
-	if sec != ss.rateWindow {
-		ss.rateWindow, ss.rateCount = sec, 0
-	}
-	ss.rateCount++
-	if ss.rateCount > ss.srv.hub.Limits().ClientEventsPerSecond {
+	if !ss.rate.Allow(ss.srv.cfg.Now(), ss.srv.hub.Limits().ClientEventsPerSecond) {
 		ss.sendError(CodeClientEventError, "Client event rejected due to rate limit.")
 		return
 	}
