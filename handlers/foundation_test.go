@@ -17,6 +17,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"gatehouse/authn/authntest"
 	"gatehouse/internal/httpx"
 	"gatehouse/issuer"
 	"gatehouse/keys"
@@ -29,24 +30,7 @@ var discard = slog.New(slog.DiscardHandler)
 
 // fixedKeys loads the committed test keys, so golden documents are stable.
 func fixedKeys(t testing.TB) *keys.Set {
-	t.Helper()
-	var ks []*keys.Key
-	for _, alg := range []string{keys.ES256, keys.EdDSA, keys.ES512} {
-		data, err := os.ReadFile(filepath.Join("..", "issuer", "testdata", strings.ToLower(alg)+".pem"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		k, err := keys.ParsePEM("", alg, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ks = append(ks, k)
-	}
-	s, err := keys.NewSet(ks...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return authntest.TestKeys(t, keys.ES256, keys.EdDSA, keys.ES512)
 }
 
 type foundation struct {
