@@ -20,8 +20,6 @@ type AnonymousConfig struct {
 	Enabled    bool
 	TTL        time.Duration
 	Algorithms []string
-	RatePerIP  int
-	RatePer    time.Duration
 }
 
 // Anonymous mints anonymous tokens.
@@ -34,16 +32,20 @@ type Anonymous struct {
 	log     *slog.Logger
 }
 
-// NewAnonymous validates cfg.
-func NewAnonymous(cfg AnonymousConfig, iss *issuer.Issuer, pol *policy.Engine, m *Metrics, log *slog.Logger) (*Anonymous, error) {
+// NewAnonymous validates cfg. limiter bounds the anonymous identities one
+// client address may get (tokens.anonymous.rate); the fronts that mint
+// anonymous identities may share it.
+func NewAnonymous(cfg AnonymousConfig, iss *issuer.Issuer, pol *policy.Engine, limiter *httpx.RateLimiter, m *Metrics, log *slog.Logger) (*Anonymous, error) {
+	if iss == nil || pol == nil || limiter == nil || m == nil || log == nil {
+		return nil, errors.New("handlers: anonymous needs an issuer, a policy, a rate limiter, metrics and a logger")
+	}
 	for _, alg := range cfg.Algorithms {
 		if iss.Keys().ForAlg(alg) == nil {
 			return nil, errors.New("handlers: no signing key for anonymous algorithm " + alg)
 		}
 	}
 	return &Anonymous{
-		cfg: cfg, issuer: iss, policy: pol, metrics: m, log: log,
-		limiter: httpx.NewRateLimiter(cfg.RatePerIP, cfg.RatePer, iss.Now),
+		cfg: cfg, issuer: iss, policy: pol, metrics: m, log: log, limiter: limiter,
 	}, nil
 }
 

@@ -41,6 +41,13 @@ type foundation struct {
 
 func newFoundation(t testing.TB, anon AnonymousConfig, extra ...Mounter) *foundation {
 	t.Helper()
+	return newFoundationRate(t, anon, 30, extra...)
+}
+
+// newFoundationRate is newFoundation with perIP anonymous tokens per client
+// address and minute.
+func newFoundationRate(t testing.TB, anon AnonymousConfig, perIP int, extra ...Mounter) *foundation {
+	t.Helper()
 	now := time.Unix(1_800_000_000, 0)
 	f := &foundation{now: &now}
 	iss, err := issuer.New(issuer.Config{Issuer: "http://127.0.0.1:8080", Audience: "realtime", Now: func() time.Time { return *f.now }}, fixedKeys(t))
@@ -57,7 +64,7 @@ func newFoundation(t testing.TB, anon AnonymousConfig, extra ...Mounter) *founda
 	if err != nil {
 		t.Fatal(err)
 	}
-	an, err := NewAnonymous(anon, iss, pol, m, discard)
+	an, err := NewAnonymous(anon, iss, pol, httpx.NewRateLimiter(perIP, time.Minute, iss.Now), m, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +76,7 @@ func newFoundation(t testing.TB, anon AnonymousConfig, extra ...Mounter) *founda
 	return f
 }
 
-var defaultAnon = AnonymousConfig{Enabled: true, TTL: 5 * time.Minute, Algorithms: []string{"ES256", "EdDSA"}, RatePerIP: 30, RatePer: time.Minute}
+var defaultAnon = AnonymousConfig{Enabled: true, TTL: 5 * time.Minute, Algorithms: []string{"ES256", "EdDSA"}}
 
 func (f *foundation) do(method, path, body string, hdr ...string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
@@ -189,9 +196,7 @@ func TestAnonymousDisabled(t *testing.T) {
 }
 
 func TestAnonymousRateLimit(t *testing.T) {
-	cfg := defaultAnon
-	cfg.RatePerIP = 3
-	f := newFoundation(t, cfg)
+	f := newFoundationRate(t, defaultAnon, 3)
 	for i := 0; i < 3; i++ {
 		if rec := f.do("POST", "/token/anonymous", ""); rec.Code != 200 {
 			t.Fatalf("request %d: %d", i, rec.Code)
@@ -222,9 +227,7 @@ func TestTrustedProxyClientIP(t *testing.T) {
 	iss, _ := issuer.New(issuer.Config{Issuer: "http://x", Audience: "realtime"}, fixedKeys(t))
 	pol, _ := policy.New(policy.Config{})
 	m := NewMetrics()
-	cfg := defaultAnon
-	cfg.RatePerIP = 1
-	an, _ := NewAnonymous(cfg, iss, pol, m, discard)
+	an, _ := NewAnonymous(defaultAnon, iss, pol, httpx.NewRateLimiter(1, time.Minute, nil), m, discard)
 	h, err := NewRouter(ServerConfig{TrustedProxies: []string{"192.0.2.0/24"}}, m, discard, an)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"gatehouse/apps"
 	"gatehouse/config"
 	"gatehouse/handlers"
+	"gatehouse/internal/httpx"
 	"gatehouse/issuer"
 	"gatehouse/keys"
 	"gatehouse/policy"
@@ -22,6 +23,9 @@ type core struct {
 	// them, the realtime hub subscribes to them, logouts add to them.
 	revocations revocation.List
 	metrics     *handlers.Metrics
+	// anonymousLimit bounds the anonymous identities per client address
+	// (tokens.anonymous.rate); every part that mints them shares it.
+	anonymousLimit *httpx.RateLimiter
 	// apps are the hosted apps, decoded once; devApp is the one `gatehouse
 	// dev` added (nil otherwise).
 	apps   *apps.Set
@@ -43,6 +47,8 @@ func wireCore(ctx context.Context, e env, p *parts) (*core, error) {
 		return nil, err
 	}
 	p.ready = append(p.ready, handlers.ReadyCheck{Name: "keys", Check: func(context.Context) error { return nil }})
+	rate := e.cfg.Tokens.Anonymous.Rate
+	c.anonymousLimit = httpx.NewRateLimiter(rate.PerIP, rate.Per, c.issuer.Now)
 	if c.apps, c.devApp, err = wireApps(e, p); err != nil {
 		return nil, err
 	}

@@ -17,9 +17,7 @@ func wireTokens(e env, c *core, p *parts) error {
 		Enabled:    config.On(cfg.Tokens.Anonymous.Enabled),
 		TTL:        cfg.Tokens.Anonymous.TTL,
 		Algorithms: cfg.Tokens.Anonymous.Algorithms,
-		RatePerIP:  cfg.Tokens.Anonymous.Rate.PerIP,
-		RatePer:    cfg.Tokens.Anonymous.Rate.Per,
-	}, c.issuer, c.policy, c.metrics, e.log)
+	}, c.issuer, c.policy, c.anonymousLimit, c.metrics, e.log)
 	if err != nil {
 		return err
 	}
