@@ -21,8 +21,12 @@ const (
 // MaxBodyBytes is the largest request body any endpoint accepts.
 const MaxBodyBytes = 64 << 10
 
-// jsonType is the Content-Type of every JSON answer.
-const jsonType = "application/json; charset=utf-8"
+// Header values every JSON answer carries, shared (never modified) so that
+// writing them allocates nothing.
+var (
+	jsonTypeValue = []string{"application/json; charset=utf-8"}
+	noStoreValue  = []string{"no-store"}
+)
 
 // ErrorBody is the JSON error every endpoint answers with.
 type ErrorBody struct {
@@ -45,8 +49,10 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 		b, _ = json.Marshal(ErrorBody{Error: CodeServerError, Description: "could not encode the answer"})
 	}
 	h := w.Header()
-	h.Set("Content-Type", jsonType)
-	h.Set("Cache-Control", "no-store")
+	h["Content-Type"] = jsonTypeValue
+	if _, ok := h["Cache-Control"]; !ok {
+		h["Cache-Control"] = noStoreValue
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
