@@ -14,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"gatehouse/handlers"
+	"gatehouse/internal/httpx"
 	"gatehouse/issuer"
 	"gatehouse/keys"
 	"gatehouse/policy"
@@ -148,8 +149,7 @@ func anonymousRig(b *testing.B, alg string) (router, floor http.Handler) {
 	log := slog.New(slog.DiscardHandler)
 	an, err := handlers.NewAnonymous(handlers.AnonymousConfig{
 		Enabled: true, TTL: 5 * time.Minute, Algorithms: []string{alg},
-		RatePerIP: 1 << 30, RatePer: time.Second,
-	}, iss, pol, m, log)
+	}, iss, pol, httpx.NewRateLimiter(1<<30, time.Second, nil), m, log)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/authn"
+	"gatehouse/fronts/deepstream"
 	"gatehouse/handlers"
 	"gatehouse/issuer"
 	"gatehouse/keys"
@@ -89,23 +91,22 @@ func whFloor(pub *ecdsa.PublicKey) http.HandlerFunc {
 // with the verified-token cache.
 func whRig(b *testing.B) (http.Handler, *issuer.Issuer) {
 	b.Helper()
-	iss := benchIssuer(b, keys.ES256)
-	iss.SetCache(issuer.NewCache(issuer.DefaultCacheSize, iss.Now))
+	iss := cachedIssuer(b, benchIssuer(b, keys.ES256))
 	pol, err := policy.New(policy.Config{Anonymous: policy.Rule{Subscribe: []string{"public-*"}}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	res, err := handlers.NewResolver(iss, pol, nil, 0)
+	res, err := authn.NewResolver(iss, pol, nil, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
 	m := handlers.NewMetrics()
 	log := slog.New(slog.DiscardHandler)
-	ds, err := handlers.NewDeepstream(handlers.DeepstreamConfig{Enabled: true, Anonymous: true}, res, m, log)
+	ds, err := deepstream.New(deepstream.Config{Enabled: true, Anonymous: true}, res, m, log)
 	if err != nil {
 		b.Fatal(err)
 	}
-	router, err := handlers.NewRouter(handlers.ServerConfig{}, m, log, ds)
+	router, err := handlers.NewRouter(handlers.ServerConfig{}, m, log, handlers.Routes(ds.Routes()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -171,22 +172,35 @@ func BenchmarkDeepstreamWebhook(b *testing.B) {
 	b.Run("gatehouse-warm", func(b *testing.B) { whServe(b, router, warm, false) })
 }
 
-// whRigWithIssuer rebuilds the router around iss with an empty cache.
+// cachedIssuer is an issuer like iss (same keys, so it verifies what iss
+// minted) with an empty verified-token cache.
+func cachedIssuer(b *testing.B, iss *issuer.Issuer) *issuer.Issuer {
+	b.Helper()
+	c, err := issuer.New(issuer.Config{Issuer: iss.Issuer(), Audience: iss.Audience(),
+		Cache: issuer.NewCache(issuer.DefaultCacheSize, nil)}, iss.Keys())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// whRigWithIssuer rebuilds the router around an issuer like iss with an
+// empty cache.
 func whRigWithIssuer(b *testing.B, iss *issuer.Issuer) (http.Handler, error) {
 	b.Helper()
-	iss.SetCache(issuer.NewCache(issuer.DefaultCacheSize, iss.Now))
+	iss = cachedIssuer(b, iss)
 	pol, _ := policy.New(policy.Config{})
-	res, err := handlers.NewResolver(iss, pol, nil, 0)
+	res, err := authn.NewResolver(iss, pol, nil, 0)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	m := handlers.NewMetrics()
 	log := slog.New(slog.DiscardHandler)
-	ds, err := handlers.NewDeepstream(handlers.DeepstreamConfig{Enabled: true}, res, m, log)
+	ds, err := deepstream.New(deepstream.Config{Enabled: true}, res, m, log)
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := handlers.NewRouter(handlers.ServerConfig{}, m, log, ds)
+	r, err := handlers.NewRouter(handlers.ServerConfig{}, m, log, handlers.Routes(ds.Routes()))
 	if err != nil {
 		b.Fatal(err)
 	}

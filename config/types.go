@@ -96,7 +96,7 @@ type DevIDP struct {
 	Enabled *bool `yaml:"enabled"`
 }
 
-// Policy is the grant policy of SPEC §6.
+// Policy is the grant policy of the README's "Policy" section.
 type Policy struct {
 	Anonymous Grant  `yaml:"anonymous"`
 	Rules     []Rule `yaml:"rules"`

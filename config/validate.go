@@ -12,7 +12,8 @@ import (
 	"time"
 )
 
-// supportedAlgs are the signing algorithms of SPEC §1.
+// supportedAlgs are the signing algorithms Gatehouse supports (README,
+// "Commands": keys generate).
 var supportedAlgs = map[string]bool{"ES256": true, "ES384": true, "ES512": true, "RS256": true, "PS256": true, "EdDSA": true, "HS256": true}
 
 var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

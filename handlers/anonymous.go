@@ -5,13 +5,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"gatehouse/internal/httpx"
 	"gatehouse/issuer"
 	"gatehouse/policy"
 )
@@ -21,8 +20,6 @@ type AnonymousConfig struct {
 	Enabled    bool
 	TTL        time.Duration
 	Algorithms []string
-	RatePerIP  int
-	RatePer    time.Duration
 }
 
 // Anonymous mints anonymous tokens.
@@ -30,21 +27,25 @@ type Anonymous struct {
 	cfg     AnonymousConfig
 	issuer  *issuer.Issuer
 	policy  *policy.Engine
-	limiter *RateLimiter
+	limiter *httpx.RateLimiter
 	metrics *Metrics
 	log     *slog.Logger
 }
 
-// NewAnonymous validates cfg.
-func NewAnonymous(cfg AnonymousConfig, iss *issuer.Issuer, pol *policy.Engine, m *Metrics, log *slog.Logger) (*Anonymous, error) {
+// NewAnonymous validates cfg. limiter bounds the anonymous identities one
+// client address may get (tokens.anonymous.rate); the fronts that mint
+// anonymous identities may share it.
+func NewAnonymous(cfg AnonymousConfig, iss *issuer.Issuer, pol *policy.Engine, limiter *httpx.RateLimiter, m *Metrics, log *slog.Logger) (*Anonymous, error) {
+	if iss == nil || pol == nil || limiter == nil || m == nil || log == nil {
+		return nil, errors.New("handlers: anonymous needs an issuer, a policy, a rate limiter, metrics and a logger")
+	}
 	for _, alg := range cfg.Algorithms {
 		if iss.Keys().ForAlg(alg) == nil {
 			return nil, errors.New("handlers: no signing key for anonymous algorithm " + alg)
 		}
 	}
 	return &Anonymous{
-		cfg: cfg, issuer: iss, policy: pol, metrics: m, log: log,
-		limiter: NewRateLimiter(cfg.RatePerIP, cfg.RatePer, iss.Now),
+		cfg: cfg, issuer: iss, policy: pol, metrics: m, log: log, limiter: limiter,
 	}, nil
 }
 
@@ -68,12 +69,11 @@ type tokenResponse struct {
 
 func (a *Anonymous) mint(c *gin.Context) {
 	if !a.cfg.Enabled {
-		abort(c, http.StatusNotFound, codeNotFound, "anonymous tokens are disabled")
+		abort(c, http.StatusNotFound, httpx.CodeNotFound, "anonymous tokens are disabled")
 		return
 	}
-	if ok, wait := a.limiter.Allow(c.ClientIP()); !ok {
-		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		abort(c, http.StatusTooManyRequests, codeRateLimited, "too many anonymous tokens from this address")
+	if !a.limiter.Admit(c.Writer, c.ClientIP(), "too many anonymous tokens from this address") {
+		c.Abort()
 		return
 	}
 	var req anonymousRequest
@@ -87,7 +87,7 @@ func (a *Anonymous) mint(c *gin.Context) {
 		// ably-js (authUrl with authMethod POST) posts its params as a form.
 		var ch string
 		if req.Alg, req.Profile, ch, err = tokenFormFields(body); err != nil {
-			abort(c, http.StatusBadRequest, codeInvalidRequest, "malformed form body")
+			abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "malformed form body")
 			return
 		}
 		if ch != "" {
@@ -95,7 +95,7 @@ func (a *Anonymous) mint(c *gin.Context) {
 		}
 	} else if len(body) > 0 {
 		if err := json.Unmarshal(body, &req); err != nil {
-			abort(c, http.StatusBadRequest, codeInvalidRequest, "body must be a JSON object")
+			abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "body must be a JSON object")
 			return
 		}
 	}
@@ -106,11 +106,11 @@ func (a *Anonymous) mint(c *gin.Context) {
 	if alg == "" {
 		alg = a.cfg.Algorithms[0]
 	} else if !contains(a.cfg.Algorithms, alg) {
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "alg must be one of the configured anonymous algorithms")
+		abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "alg must be one of the configured anonymous algorithms")
 		return
 	}
 	if req.Profile != "" && !a.issuer.HasProfile(req.Profile) {
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "unknown profile")
+		abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "unknown profile")
 		return
 	}
 	mintAlg := alg
@@ -126,7 +126,7 @@ func (a *Anonymous) mint(c *gin.Context) {
 		abortMintError(c, a.log, err)
 		return
 	}
-	a.metrics.TokenMinted("anonymous", alg)
+	a.metrics.TokenMinted("anonymous", tok.Alg)
 	answerToken(c, tok, req.Profile)
 }
 

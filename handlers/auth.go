@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"gatehouse/internal/httpx"
 	"gatehouse/oidc"
 	"gatehouse/web"
 )
@@ -19,11 +20,17 @@ const DefaultReturnTo = "/account"
 // LoggedOutPath is the page a logout without return_to ends on.
 const LoggedOutPath = "/logged-out"
 
+// Revoker revokes session ids: the process's revocation list
+// (revocation.List), which every verifier asks and the realtime hub
+// subscribes to, so a logout also closes the session's sockets.
+type Revoker interface {
+	Revoke(ctx context.Context, sid string, until time.Time) error
+}
+
 // AuthConfig configures the /auth routes.
 type AuthConfig struct {
-	// Revoke revokes a session id everywhere until the given time (the
-	// revocation list and the live sockets opened with it).
-	Revoke func(ctx context.Context, sid string, until time.Time)
+	// Revocations revoke the session ids of logouts.
+	Revocations Revoker
 }
 
 // Auth serves /auth/login, /auth/callback, /auth/logout,
@@ -36,8 +43,8 @@ type Auth struct {
 
 // NewAuth validates its dependencies.
 func NewAuth(cfg AuthConfig, rp *oidc.RP, log *slog.Logger) (*Auth, error) {
-	if rp == nil || cfg.Revoke == nil {
-		return nil, errors.New("handlers: auth needs a relying party and a revoke function")
+	if rp == nil || cfg.Revocations == nil {
+		return nil, errors.New("handlers: auth needs a relying party and a revocation list")
 	}
 	return &Auth{cfg: cfg, rp: rp, log: log}, nil
 }
@@ -106,7 +113,7 @@ func (a *Auth) logout(c *gin.Context) {
 	ctx := c.Request.Context()
 	if !sameOrigin(c.Request, a.rp.Origin()) {
 		a.log.InfoContext(ctx, "logout refused: not same-origin", "origin", c.GetHeader("Origin"))
-		abort(c, http.StatusForbidden, codeAccessDenied, "cross-origin request refused")
+		abort(c, http.StatusForbidden, httpx.CodeAccessDenied, "cross-origin request refused")
 		return
 	}
 	rt := c.PostForm("return_to")
@@ -116,12 +123,12 @@ func (a *Auth) logout(c *gin.Context) {
 	res, err := a.rp.Logout(ctx, c.Request, rt)
 	if err != nil {
 		a.log.InfoContext(ctx, "logout refused return_to", "err", err)
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "return_to not allowed")
+		abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "return_to not allowed")
 		return
 	}
 	http.SetCookie(c.Writer, res.Cookie)
 	if res.SessionID != "" {
-		a.cfg.Revoke(ctx, res.SessionID, res.Until)
+		a.revoke(ctx, res.SessionID, res.Until)
 		a.log.InfoContext(ctx, "logout", "sid", res.SessionID)
 	}
 	c.Redirect(http.StatusFound, res.Redirect)
@@ -131,23 +138,31 @@ func (a *Auth) backchannel(c *gin.Context) {
 	ctx := c.Request.Context()
 	raw := c.PostForm("logout_token")
 	if raw == "" {
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "logout_token is required")
+		abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "logout_token is required")
 		return
 	}
 	revs, err := a.rp.BackchannelLogout(ctx, raw)
 	if err != nil {
 		a.log.WarnContext(ctx, "back-channel logout refused", "err", err)
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "invalid logout token")
+		abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "invalid logout token")
 		return
 	}
 	for _, r := range revs {
-		a.cfg.Revoke(ctx, r.SessionID, r.Until)
+		a.revoke(ctx, r.SessionID, r.Until)
 	}
 	a.log.InfoContext(ctx, "back-channel logout", "sessions", len(revs))
 	c.Status(http.StatusOK)
 }
 
-// meResponse is the body of GET /auth/me (SPEC §3).
+// revoke revokes sid; a failure is logged, never a reason to keep anyone
+// logged in (the list refuses sid on this node whatever it answers).
+func (a *Auth) revoke(ctx context.Context, sid string, until time.Time) {
+	if err := a.cfg.Revocations.Revoke(ctx, sid, until); err != nil {
+		a.log.WarnContext(ctx, "revoke session", "sid", sid, "err", err)
+	}
+}
+
+// meResponse is the body of GET /auth/me (README, "Logging people in").
 type meResponse struct {
 	Sub       string   `json:"sub"`
 	Name      string   `json:"name"`
@@ -166,7 +181,7 @@ func (a *Auth) me(c *gin.Context) {
 		a.log.InfoContext(c.Request.Context(), "session refused", "err", err)
 	}
 	if !ok || err != nil {
-		abort(c, http.StatusUnauthorized, codeInvalidToken, "no valid session")
+		abort(c, http.StatusUnauthorized, httpx.CodeInvalidToken, "no valid session")
 		return
 	}
 	if ck := s.Slide(c.Request); ck != nil {

@@ -52,11 +52,10 @@ func newAuthRig(t *testing.T) *authRig {
 		t.Fatal(err)
 	}
 	rig.rp = rp
-	iss, err := issuer.New(issuer.Config{Issuer: authOrigin, Audience: "realtime"}, fixedKeys(t))
+	iss, err := issuer.New(issuer.Config{Issuer: authOrigin, Audience: "realtime", Revocations: rig.revoked}, fixedKeys(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	iss.SetRevocationCheck(rig.revoked.Revoked)
 	rig.issuer = iss
 	yes := true
 	pol, err := policy.New(policy.Config{
@@ -68,12 +67,7 @@ func newAuthRig(t *testing.T) *authRig {
 		t.Fatal(err)
 	}
 	m := NewMetrics()
-	auth, err := NewAuth(AuthConfig{Revoke: func(_ context.Context, sid string, until time.Time) {
-		rig.mu.Lock()
-		rig.revokes = append(rig.revokes, sid)
-		rig.mu.Unlock()
-		rig.revoked.Revoke(sid, until)
-	}}, rp, discard)
+	auth, err := NewAuth(AuthConfig{Revocations: recordingRevoker{rig}}, rp, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +80,16 @@ func newAuthRig(t *testing.T) *authRig {
 		t.Fatal(err)
 	}
 	return rig
+}
+
+// recordingRevoker records the revocations of the rig before making them.
+type recordingRevoker struct{ rig *authRig }
+
+func (r recordingRevoker) Revoke(ctx context.Context, sid string, until time.Time) error {
+	r.rig.mu.Lock()
+	r.rig.revokes = append(r.rig.revokes, sid)
+	r.rig.mu.Unlock()
+	return r.rig.revoked.Revoke(ctx, sid, until)
 }
 
 func (r *authRig) do(method, target, body string, hdr ...string) *httptest.ResponseRecorder {

@@ -1,5 +1,7 @@
 // Package handlers is Gatehouse's HTTP surface: the only package that imports
-// gin. It maps requests onto the domain packages (issuer, policy, oidc,
-// realtime) and their errors onto the JSON error bodies and status codes of
-// SPEC §3. Each route group is a struct with a Mount method.
+// gin. It builds the router and its middleware, mounts the route tables of
+// the fronts (fronts/<broker>) and of the realtime protocol servers
+// (Routes), and serves the endpoints of its own: tokens, login, pages,
+// health and metrics. Errors are the JSON body of httpx.WriteError (README,
+// "HTTP endpoints"). Each route group is a struct with a Mount method.
 package handlers

@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"gatehouse/authn/authntest"
+	"gatehouse/internal/httpx"
 	"gatehouse/issuer"
 	"gatehouse/keys"
 	"gatehouse/policy"
@@ -27,24 +30,7 @@ var discard = slog.New(slog.DiscardHandler)
 
 // fixedKeys loads the committed test keys, so golden documents are stable.
 func fixedKeys(t testing.TB) *keys.Set {
-	t.Helper()
-	var ks []*keys.Key
-	for _, alg := range []string{keys.ES256, keys.EdDSA, keys.ES512} {
-		data, err := os.ReadFile(filepath.Join("..", "issuer", "testdata", strings.ToLower(alg)+".pem"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		k, err := keys.ParsePEM("", alg, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ks = append(ks, k)
-	}
-	s, err := keys.NewSet(ks...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return authntest.TestKeys(t, keys.ES256, keys.EdDSA, keys.ES512)
 }
 
 type foundation struct {
@@ -54,6 +40,13 @@ type foundation struct {
 }
 
 func newFoundation(t testing.TB, anon AnonymousConfig, extra ...Mounter) *foundation {
+	t.Helper()
+	return newFoundationRate(t, anon, 30, extra...)
+}
+
+// newFoundationRate is newFoundation with perIP anonymous tokens per client
+// address and minute.
+func newFoundationRate(t testing.TB, anon AnonymousConfig, perIP int, extra ...Mounter) *foundation {
 	t.Helper()
 	now := time.Unix(1_800_000_000, 0)
 	f := &foundation{now: &now}
@@ -71,7 +64,7 @@ func newFoundation(t testing.TB, anon AnonymousConfig, extra ...Mounter) *founda
 	if err != nil {
 		t.Fatal(err)
 	}
-	an, err := NewAnonymous(anon, iss, pol, m, discard)
+	an, err := NewAnonymous(anon, iss, pol, httpx.NewRateLimiter(perIP, time.Minute, iss.Now), m, discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +76,7 @@ func newFoundation(t testing.TB, anon AnonymousConfig, extra ...Mounter) *founda
 	return f
 }
 
-var defaultAnon = AnonymousConfig{Enabled: true, TTL: 5 * time.Minute, Algorithms: []string{"ES256", "EdDSA"}, RatePerIP: 30, RatePer: time.Minute}
+var defaultAnon = AnonymousConfig{Enabled: true, TTL: 5 * time.Minute, Algorithms: []string{"ES256", "EdDSA"}}
 
 func (f *foundation) do(method, path, body string, hdr ...string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
@@ -96,9 +89,9 @@ func (f *foundation) do(method, path, body string, hdr ...string) *httptest.Resp
 	return rec
 }
 
-func decodeError(t *testing.T, rec *httptest.ResponseRecorder) errorBody {
+func decodeError(t *testing.T, rec *httptest.ResponseRecorder) httpx.ErrorBody {
 	t.Helper()
-	var e errorBody
+	var e httpx.ErrorBody
 	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error == "" || e.Description == "" {
 		t.Fatalf("not a JSON error body: %q (%v)", rec.Body.String(), err)
 	}
@@ -159,12 +152,12 @@ func TestAnonymousBadInput(t *testing.T) {
 		status     int
 		code       string
 	}{
-		{"alg not allowed", `{"alg":"ES512"}`, nil, 400, codeInvalidRequest},
-		{"alg none", `{"alg":"none"}`, nil, 400, codeInvalidRequest},
-		{"malformed JSON", `{"alg":`, nil, 400, codeInvalidRequest},
-		{"JSON array", `[1,2]`, nil, 400, codeInvalidRequest},
-		{"unknown profile", `{"profile":"nope"}`, nil, 400, codeInvalidRequest},
-		{"body over 64 KiB", `{"alg":"` + strings.Repeat("x", 70<<10) + `"}`, nil, 413, codeTooLarge},
+		{"alg not allowed", `{"alg":"ES512"}`, nil, 400, httpx.CodeInvalidRequest},
+		{"alg none", `{"alg":"none"}`, nil, 400, httpx.CodeInvalidRequest},
+		{"malformed JSON", `{"alg":`, nil, 400, httpx.CodeInvalidRequest},
+		{"JSON array", `[1,2]`, nil, 400, httpx.CodeInvalidRequest},
+		{"unknown profile", `{"profile":"nope"}`, nil, 400, httpx.CodeInvalidRequest},
+		{"body over 64 KiB", `{"alg":"` + strings.Repeat("x", 70<<10) + `"}`, nil, 413, httpx.CodeTooLarge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -203,9 +196,7 @@ func TestAnonymousDisabled(t *testing.T) {
 }
 
 func TestAnonymousRateLimit(t *testing.T) {
-	cfg := defaultAnon
-	cfg.RatePerIP = 3
-	f := newFoundation(t, cfg)
+	f := newFoundationRate(t, defaultAnon, 3)
 	for i := 0; i < 3; i++ {
 		if rec := f.do("POST", "/token/anonymous", ""); rec.Code != 200 {
 			t.Fatalf("request %d: %d", i, rec.Code)
@@ -215,7 +206,7 @@ func TestAnonymousRateLimit(t *testing.T) {
 	if rec.Code != 429 {
 		t.Fatalf("over the rate: %d", rec.Code)
 	}
-	if e := decodeError(t, rec); e.Error != codeRateLimited {
+	if e := decodeError(t, rec); e.Error != httpx.CodeRateLimited {
 		t.Fatalf("code %q", e.Error)
 	}
 	if ra := rec.Header().Get("Retry-After"); ra != "20" {
@@ -236,9 +227,7 @@ func TestTrustedProxyClientIP(t *testing.T) {
 	iss, _ := issuer.New(issuer.Config{Issuer: "http://x", Audience: "realtime"}, fixedKeys(t))
 	pol, _ := policy.New(policy.Config{})
 	m := NewMetrics()
-	cfg := defaultAnon
-	cfg.RatePerIP = 1
-	an, _ := NewAnonymous(cfg, iss, pol, m, discard)
+	an, _ := NewAnonymous(defaultAnon, iss, pol, httpx.NewRateLimiter(1, time.Minute, nil), m, discard)
 	h, err := NewRouter(ServerConfig{TrustedProxies: []string{"192.0.2.0/24"}}, m, discard, an)
 	if err != nil {
 		t.Fatal(err)
@@ -325,11 +314,21 @@ func (f failing) Mount(r gin.IRouter) {
 
 func TestReadyzFailingPart(t *testing.T) {
 	m := NewMetrics()
-	h, _ := NewRouter(ServerConfig{}, m, discard, &Health{Metrics: m, Checks: []ReadyCheck{{Name: "oidc:auth0", Check: func(ctx contextT) error { return io.EOF }}}}, failing{})
+	var logged bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logged, nil))
+	h, _ := NewRouter(ServerConfig{}, m, discard, &Health{Metrics: m, Log: log, Checks: []ReadyCheck{
+		{Name: "oidc:auth0", Check: func(ctx contextT) error { return errors.New("oidc: discovery: connection refused") }}}}, failing{})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	if rec.Code != 503 || !strings.Contains(rec.Body.String(), "oidc:auth0") {
 		t.Fatalf("readyz %d %s", rec.Code, rec.Body)
+	}
+	// The answer names the part; the log says why.
+	if strings.Contains(rec.Body.String(), "refused") {
+		t.Fatalf("readyz tells the cause to the client: %s", rec.Body)
+	}
+	if l := logged.String(); !strings.Contains(l, `"check":"oidc:auth0"`) || !strings.Contains(l, "connection refused") {
+		t.Fatalf("the cause was not logged: %s", l)
 	}
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/panic", nil))

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -21,6 +22,9 @@ type ReadyCheck struct {
 type Health struct {
 	Checks  []ReadyCheck
 	Metrics *Metrics
+	// Log says why a check failed (the answer only names it); nil: not
+	// logged.
+	Log *slog.Logger
 }
 
 // Mount adds the routes.
@@ -37,6 +41,9 @@ func (h *Health) ready(c *gin.Context) {
 	for _, chk := range h.Checks {
 		if err := chk.Check(ctx); err != nil {
 			failing[chk.Name] = "not ready"
+			if h.Log != nil {
+				h.Log.WarnContext(ctx, "not ready", "check", chk.Name, "err", err)
+			}
 		}
 	}
 	if len(failing) > 0 {

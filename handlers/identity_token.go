@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"gatehouse/internal/httpx"
 	"gatehouse/issuer"
 )
 
@@ -54,16 +55,16 @@ func answerToken(c *gin.Context, tok issuer.Token, profile string) {
 func abortMintError(c *gin.Context, log *slog.Logger, err error) {
 	switch {
 	case errors.Is(err, issuer.ErrProfileParam):
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "missing or malformed profile parameter")
+		abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "missing or malformed profile parameter")
 	case errors.Is(err, issuer.ErrUnsupportedAlg):
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "the profile cannot be signed with that alg")
+		abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "the profile cannot be signed with that alg")
 	case errors.Is(err, issuer.ErrUnknownProfile):
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "unknown profile")
+		abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "unknown profile")
 	case errors.Is(err, issuer.ErrChannelNotGranted):
-		abort(c, http.StatusForbidden, codeAccessDenied, "the policy does not grant that channel")
+		abort(c, http.StatusForbidden, httpx.CodeAccessDenied, "the policy does not grant that channel")
 	default:
 		log.ErrorContext(c.Request.Context(), "mint failed", "err", err)
-		abort(c, http.StatusInternalServerError, codeServerError, "could not mint a token")
+		abort(c, http.StatusInternalServerError, httpx.CodeServerError, "could not mint a token")
 	}
 }
 

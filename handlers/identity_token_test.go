@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"gatehouse/fronts/frontstest"
 	"gatehouse/issuer"
 	"gatehouse/policy"
 )
@@ -133,9 +134,29 @@ func TestAblyCapabilityFromPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := issuer.AblyCapability(pol.Grants(frontsAda))
+	got := issuer.AblyCapability(pol.Grants(frontstest.Ada))
 	want := `{"chat:*":["publish","subscribe"],"presence-lobby":["presence","subscribe"],"user:auth0=7C42":["subscribe"]}`
 	if got != want {
 		t.Errorf("capability %s, want %s", got, want)
+	}
+}
+
+// The metrics count each token under the algorithm it was signed with: an
+// anonymous ably token is HS256 (the Ably key), not the anonymous default.
+func TestMintedTokensCountedByTheirAlg(t *testing.T) {
+	f := profileRig(t)
+	for _, path := range []string{"/token/anonymous?profile=ably", "/token/anonymous", "/token/anonymous?profile=centrifugo"} {
+		if rec := f.do("POST", path, ""); rec.Code != 200 {
+			t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
+		}
+	}
+	m := f.do("GET", "/metrics", "").Body.String()
+	for _, want := range []string{
+		`gatehouse_tokens_minted_total{alg="HS256",kind="anonymous"} 1`,
+		`gatehouse_tokens_minted_total{alg="ES256",kind="anonymous"} 2`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }

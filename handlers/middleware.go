@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"gatehouse/internal/httpx"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -10,9 +11,6 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// MaxBodyBytes is the largest request body accepted (SPEC §3).
-const MaxBodyBytes = 64 << 10
-
 // noStore marks every response uncacheable; the JWKS and discovery handlers
 // override it.
 func noStore(c *gin.Context) {
@@ -20,16 +18,12 @@ func noStore(c *gin.Context) {
 	c.Next()
 }
 
-// limitBody refuses bodies over MaxBodyBytes: at once when Content-Length
-// says so, otherwise when the handler reads past the limit.
+// limitBody refuses bodies over httpx.MaxBodyBytes: at once when
+// Content-Length says so, otherwise when the handler reads past the limit.
 func limitBody(c *gin.Context) {
-	if c.Request.ContentLength > MaxBodyBytes {
-		c.Header("Connection", "close")
-		abort(c, http.StatusRequestEntityTooLarge, codeTooLarge, "request body larger than 64 KiB")
+	if !httpx.LimitBody(c.Writer, c.Request) {
+		c.Abort()
 		return
-	}
-	if c.Request.Body != nil {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
 	}
 	c.Next()
 }
@@ -54,7 +48,7 @@ func recoverJSON(log *slog.Logger) gin.HandlerFunc {
 				}
 				log.ErrorContext(c.Request.Context(), "handler panic", "err", fmt.Sprint(r), "path", c.Request.URL.Path)
 				if !c.Writer.Written() {
-					abort(c, http.StatusInternalServerError, codeServerError, "internal error")
+					abort(c, http.StatusInternalServerError, httpx.CodeServerError, "internal error")
 				} else {
 					c.Abort()
 				}

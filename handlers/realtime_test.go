@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -17,11 +18,13 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/apps"
+	"gatehouse/internal/httpx"
+	"gatehouse/pusherproto"
 	"gatehouse/realtime"
 	"gatehouse/realtime/memory"
 	"gatehouse/realtime/pusher"
-	"gatehouse/realtime/topics"
+	"gatehouse/revocation"
 )
 
 const (
@@ -42,21 +45,19 @@ func (f *fakeTopics) record(kind, appID, ip string) {
 	f.calls = append(f.calls, kind+" "+appID+" "+ip)
 }
 
-func (f *fakeTopics) ServeWebSocket(w http.ResponseWriter, r *http.Request, appID, clientIP string) {
-	f.record("ws", appID, clientIP)
-	w.WriteHeader(http.StatusTeapot)
+// Routes is a route table shaped like the topic server's.
+func (f *fakeTopics) Routes() []httpx.Route {
+	return []httpx.Route{
+		{Method: "GET", Pattern: "/apps/{id}", Upgrade: true, Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			f.record("ws", r.PathValue("id"), ip)
+			w.WriteHeader(http.StatusTeapot)
+		}},
+		{Method: "POST", Pattern: "/api/topics/{id}/publish", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			f.record("publish", r.PathValue("id"), ip)
+			w.WriteHeader(http.StatusTeapot)
+		}},
+	}
 }
-
-func (f *fakeTopics) ServeAdminPublish(w http.ResponseWriter, r *http.Request, appID, clientIP string) {
-	f.record("publish", appID, clientIP)
-	w.WriteHeader(http.StatusTeapot)
-}
-
-var _ TopicsHost = (*fakeTopics)(nil)
-var (
-	_ PusherHost = (*pusher.Server)(nil)
-	_ TopicsHost = (*topics.Server)(nil)
-)
 
 type rtServer struct {
 	*httptest.Server
@@ -65,25 +66,25 @@ type rtServer struct {
 }
 
 // newRealtimeServer runs the real Pusher server behind the full router.
-func newRealtimeServer(t *testing.T, app pusher.App, proxies []string) *rtServer {
+func newRealtimeServer(t *testing.T, app apps.App, proxies []string) *rtServer {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	bp := memory.New(memory.Config{})
-	hub, err := realtime.New(context.Background(), realtime.Config{}, bp, log)
+	hub, err := realtime.New(context.Background(), realtime.Config{}, bp, revocation.NewMemory(nil), log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps, err := pusher.New(pusher.Config{Apps: []pusher.App{app}}, hub, log)
+	set, err := apps.New(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := pusher.New(pusher.Config{Apps: set}, hub, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	topics := &fakeTopics{}
-	routes, err := NewRealtime(ps, topics)
-	if err != nil {
-		t.Fatal(err)
-	}
 	m := NewMetrics()
-	h, err := NewRouter(ServerConfig{TrustedProxies: proxies}, m, log, routes)
+	h, err := NewRouter(ServerConfig{TrustedProxies: proxies}, m, log, Routes(ps.Routes()), Routes(topics.Routes()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,8 +98,8 @@ func newRealtimeServer(t *testing.T, app pusher.App, proxies []string) *rtServer
 	return &rtServer{Server: srv, metrics: m, topics: topics}
 }
 
-func testApp() pusher.App {
-	return pusher.App{ID: rtAppID, Key: rtKey, Secret: rtSecret, ClientEvents: true}
+func testApp() apps.App {
+	return apps.App{ID: rtAppID, Key: rtKey, Secret: rtSecret, ClientEvents: true}
 }
 
 // pusherFrame is a Pusher protocol frame as the server sends it.
@@ -248,7 +249,7 @@ func TestRealtimeClientIP(t *testing.T) {
 
 // signed returns path?query signed for the test app.
 func signed(method, path, secret string, body []byte, extra url.Values) string {
-	q := pushersig.SignedQuery(rtKey, secret, method, path, extra, body, time.Now())
+	q := pusherproto.SignedQuery(rtKey, secret, method, path, extra, body, time.Now())
 	return path + "?" + q.Encode()
 }
 
@@ -256,7 +257,7 @@ func TestRealtimeHTTPAPIRoutes(t *testing.T) {
 	s := newRealtimeServer(t, testApp(), nil)
 	event := []byte(`{"name":"greet","channel":"public-a","data":"{\"hi\":1}"}`)
 	batch := []byte(`{"batch":[{"name":"greet","channel":"public-a","data":"x"}]}`)
-	big := []byte(`{"name":"greet","channel":"public-a","data":"` + strings.Repeat("x", MaxBodyBytes) + `"}`)
+	big := []byte(`{"name":"greet","channel":"public-a","data":"` + strings.Repeat("x", httpx.MaxBodyBytes) + `"}`)
 	for _, tc := range []struct {
 		name   string
 		method string
@@ -324,8 +325,16 @@ func TestRealtimeTopicRoutes(t *testing.T) {
 	}
 }
 
-func TestNewRealtimeNeedsAServer(t *testing.T) {
-	if _, err := NewRealtime(nil, nil); err == nil {
-		t.Fatal("NewRealtime(nil, nil) succeeded")
+func TestGinPath(t *testing.T) {
+	for pattern, want := range map[string]string{
+		"/app/{key}":                       "/app/:key [key]",
+		"/apps/{id}/channels/{name}/users": "/apps/:id/channels/:name/users [id name]",
+		"/pusher/auth":                     "/pusher/auth []",
+		"/dev-idp/{path...}":               "/dev-idp/*path [path]",
+	} {
+		path, names := ginPath(pattern)
+		if got := path + " " + fmt.Sprint(names); got != want {
+			t.Errorf("ginPath(%q) = %s, want %s", pattern, got, want)
+		}
 	}
 }

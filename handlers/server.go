@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"gatehouse/internal/httpx"
 	"log/slog"
 	"net/http"
 
@@ -32,9 +33,9 @@ func NewRouter(cfg ServerConfig, m *Metrics, log *slog.Logger, groups ...Mounter
 	}
 	r.HandleMethodNotAllowed = true
 	r.Use(recoverJSON(log), observe(m, log), securityHeaders, noStore, limitBody)
-	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, codeNotFound, "no such endpoint") })
+	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, httpx.CodeNotFound, "no such endpoint") })
 	r.NoMethod(func(c *gin.Context) {
-		abort(c, http.StatusMethodNotAllowed, codeInvalidRequest, "method not allowed")
+		abort(c, http.StatusMethodNotAllowed, httpx.CodeInvalidRequest, "method not allowed")
 	})
 	for _, g := range groups {
 		g.Mount(r)

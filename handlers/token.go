@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -13,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"gatehouse/authn"
+	"gatehouse/internal/httpx"
 	"gatehouse/issuer"
 	"gatehouse/oidc"
 	"gatehouse/policy"
@@ -116,11 +115,11 @@ func (t *Token) mint(c *gin.Context) {
 		profile = c.Query("profile")
 	}
 	if profile != "" && !t.issuer.HasProfile(profile) {
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "unknown profile")
+		abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "unknown profile")
 		return
 	}
 	if aud := form.Get("audience"); aud != "" && profile == "" && aud != t.issuer.Audience() {
-		abort(c, http.StatusBadRequest, codeInvalidRequest, "unknown audience")
+		abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "unknown audience")
 		return
 	}
 	grants := t.policy.Grants(id)
@@ -130,12 +129,12 @@ func (t *Token) mint(c *gin.Context) {
 	if scope := form.Get("scope"); strings.TrimSpace(scope) != "" {
 		want, err := policy.ParseScope(scope)
 		if err != nil {
-			abort(c, http.StatusBadRequest, codeInvalidRequest, "scope must be permission strings")
+			abort(c, http.StatusBadRequest, httpx.CodeInvalidRequest, "scope must be permission strings")
 			return
 		}
 		grants = grants.Narrow(want)
 		if len(grants.Subscribe)+len(grants.Publish) == 0 {
-			abort(c, http.StatusForbidden, codeAccessDenied, "none of the requested scope is granted")
+			abort(c, http.StatusForbidden, httpx.CodeAccessDenied, "none of the requested scope is granted")
 			return
 		}
 	}
@@ -144,7 +143,7 @@ func (t *Token) mint(c *gin.Context) {
 		// A token bought with a session does not outlive it.
 		if left := ends.Sub(t.issuer.Now()).Truncate(time.Second); left < t.issuer.TTL() {
 			if left < time.Second {
-				abort(c, http.StatusUnauthorized, codeInvalidToken, "no valid session")
+				abort(c, http.StatusUnauthorized, httpx.CodeInvalidToken, "no valid session")
 				return
 			}
 			req.TTL = left
@@ -155,7 +154,7 @@ func (t *Token) mint(c *gin.Context) {
 		abortMintError(c, t.log.With("kind", kind), err)
 		return
 	}
-	t.metrics.TokenMinted(kind, headerAlg(tok.Value))
+	t.metrics.TokenMinted(kind, tok.Alg)
 	if wantsBareJWT(c.GetHeader("Accept"), profile) {
 		c.Data(http.StatusOK, jwtMediaType, []byte(tok.Value))
 		return
@@ -171,18 +170,18 @@ func (t *Token) mint(c *gin.Context) {
 // session cookie.
 func (t *Token) session(c *gin.Context) (policy.Identity, time.Time, *tokenError) {
 	if !sameOrigin(c.Request, t.cfg.Origin) {
-		return policy.Identity{}, time.Time{}, refuse(http.StatusForbidden, codeAccessDenied,
+		return policy.Identity{}, time.Time{}, refuse(http.StatusForbidden, httpx.CodeAccessDenied,
 			"cross-origin request refused", errors.New("origin "+c.GetHeader("Origin")))
 	}
 	if t.sessions == nil {
-		return policy.Identity{}, time.Time{}, refuse(http.StatusUnauthorized, codeInvalidToken, "no valid session", errors.New("login not configured"))
+		return policy.Identity{}, time.Time{}, refuse(http.StatusUnauthorized, httpx.CodeInvalidToken, "no valid session", errors.New("login not configured"))
 	}
 	id, ends, ok, err := t.sessions.Identity(c.Request)
 	if err != nil {
-		return policy.Identity{}, time.Time{}, refuse(http.StatusUnauthorized, codeInvalidToken, "no valid session", err)
+		return policy.Identity{}, time.Time{}, refuse(http.StatusUnauthorized, httpx.CodeInvalidToken, "no valid session", err)
 	}
 	if !ok {
-		return policy.Identity{}, time.Time{}, refuse(http.StatusUnauthorized, codeInvalidToken, "no valid session", errors.New("no session cookie"))
+		return policy.Identity{}, time.Time{}, refuse(http.StatusUnauthorized, httpx.CodeInvalidToken, "no valid session", errors.New("no session cookie"))
 	}
 	if s, ok := t.sessions.(sessionSlider); ok {
 		if ck := s.Slide(c.Request); ck != nil {
@@ -196,13 +195,13 @@ func (t *Token) session(c *gin.Context) (policy.Identity, time.Time, *tokenError
 // tokens the result can never carry more than the token did (ceiling).
 func (t *Token) exchange(ctx context.Context, grantType, subject, subjectType, provider string) (policy.Identity, *policy.Grants, *tokenError) {
 	if grantType != TokenExchangeGrant {
-		return policy.Identity{}, nil, refuse(http.StatusBadRequest, codeInvalidRequest, "unsupported grant_type", nil)
+		return policy.Identity{}, nil, refuse(http.StatusBadRequest, httpx.CodeInvalidRequest, "unsupported grant_type", nil)
 	}
 	if subject == "" || subjectType == "" {
-		return policy.Identity{}, nil, refuse(http.StatusBadRequest, codeInvalidRequest, "subject_token and subject_token_type are required", nil)
+		return policy.Identity{}, nil, refuse(http.StatusBadRequest, httpx.CodeInvalidRequest, "subject_token and subject_token_type are required", nil)
 	}
 	invalid := func(err error) *tokenError {
-		return refuse(http.StatusUnauthorized, codeInvalidToken, "invalid subject token", err)
+		return refuse(http.StatusUnauthorized, httpx.CodeInvalidToken, "invalid subject token", err)
 	}
 	switch subjectType {
 	case TokenTypeJWT:
@@ -218,14 +217,14 @@ func (t *Token) exchange(ctx context.Context, grantType, subject, subjectType, p
 		}
 		id, err := t.subjects.VerifySubjectToken(ctx, subjectType, subject, provider)
 		if errors.Is(err, oidc.ErrUnavailable) {
-			return policy.Identity{}, nil, refuse(http.StatusServiceUnavailable, codeUnavailable, "identity provider unavailable", err)
+			return policy.Identity{}, nil, refuse(http.StatusServiceUnavailable, httpx.CodeUnavailable, "identity provider unavailable", err)
 		}
 		if err != nil {
 			return policy.Identity{}, nil, invalid(err)
 		}
 		return id, nil, nil
 	}
-	return policy.Identity{}, nil, refuse(http.StatusBadRequest, codeInvalidRequest, "unsupported subject_token_type", nil)
+	return policy.Identity{}, nil, refuse(http.StatusBadRequest, httpx.CodeInvalidRequest, "unsupported subject_token_type", nil)
 }
 
 // tokenParams collects profile parameters from the form or the query.
@@ -238,20 +237,4 @@ func tokenParams(c *gin.Context) map[string]string {
 		return nil
 	}
 	return map[string]string{"channel": ch}
-}
-
-// headerAlg reads alg from a compact JWS header, for metrics.
-func headerAlg(tok string) string {
-	h, _, _ := strings.Cut(tok, ".")
-	b, err := base64.RawURLEncoding.DecodeString(h)
-	if err != nil {
-		return "unknown"
-	}
-	var hdr struct {
-		Alg string `json:"alg"`
-	}
-	if json.Unmarshal(b, &hdr) != nil || hdr.Alg == "" {
-		return "unknown"
-	}
-	return hdr.Alg
 }

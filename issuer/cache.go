@@ -141,7 +141,3 @@ func (c *Cache) Len() int {
 
 // keyOf hashes a compact token.
 func keyOf(token string) cacheKey { return sha256.Sum256([]byte(token)) }
-
-// SetCache makes Verify remember verified tokens in c (nil turns the cache
-// off). It is meant to be called while wiring, before serving.
-func (i *Issuer) SetCache(c *Cache) { i.cache.Store(c) }

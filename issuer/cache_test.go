@@ -8,24 +8,29 @@ import (
 	"time"
 
 	"gatehouse/policy"
+	"gatehouse/revocation"
 )
 
-// cachedIssuer returns an issuer with a cache and a movable clock.
-func cachedIssuer(t testing.TB, size int) (*Issuer, *time.Time, *Cache) {
+// cachedIssuer returns an issuer with a cache (none when size < 0), a
+// movable clock, and the revocation check revoked (nil: none).
+func cachedIssuer(t testing.TB, size int, revoked revocation.Checker) (*Issuer, *time.Time, *Cache) {
 	t.Helper()
 	now := pfNow
 	i := testIssuer(t)
-	fresh, err := New(Config{Issuer: i.cfg.Issuer, Audience: i.cfg.Audience, Now: func() time.Time { return now }}, i.keys)
+	var c *Cache
+	if size >= 0 {
+		c = NewCache(size, func() time.Time { return now })
+	}
+	fresh, err := New(Config{Issuer: i.cfg.Issuer, Audience: i.cfg.Audience, Now: func() time.Time { return now },
+		Cache: c, Revocations: revoked}, i.keys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := NewCache(size, func() time.Time { return now })
-	fresh.SetCache(c)
 	return fresh, &now, c
 }
 
 func TestCacheAnswersRepeatedToken(t *testing.T) {
-	i, _, c := cachedIssuer(t, 0)
+	i, _, c := cachedIssuer(t, 0, nil)
 	tok, err := i.Mint("", Request{Identity: pfAda, Grants: pfGrants})
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +52,7 @@ func TestCacheAnswersRepeatedToken(t *testing.T) {
 }
 
 func TestCacheNeverAnswersOtherBytes(t *testing.T) {
-	i, _, _ := cachedIssuer(t, 0)
+	i, _, _ := cachedIssuer(t, 0, nil)
 	tok, _ := i.Mint("", Request{Identity: pfAda, Grants: pfGrants})
 	if _, err := i.Verify(tok.Value); err != nil {
 		t.Fatal(err)
@@ -66,10 +71,9 @@ func TestCacheNeverAnswersOtherBytes(t *testing.T) {
 }
 
 func TestCacheHonoursRevocationOnHit(t *testing.T) {
-	i, _, _ := cachedIssuer(t, 0)
 	revoked := map[string]bool{}
 	var mu sync.Mutex
-	i.SetRevocationCheck(func(sid string) bool { mu.Lock(); defer mu.Unlock(); return revoked[sid] })
+	i, _, _ := cachedIssuer(t, 0, revocation.CheckerFunc(func(sid string) bool { mu.Lock(); defer mu.Unlock(); return revoked[sid] }))
 	tok, _ := i.Mint("", Request{Identity: pfAda, Grants: pfGrants})
 	if _, err := i.Verify(tok.Value); err != nil {
 		t.Fatal(err)
@@ -83,7 +87,7 @@ func TestCacheHonoursRevocationOnHit(t *testing.T) {
 }
 
 func TestCacheEntryDiesWithToken(t *testing.T) {
-	i, now, _ := cachedIssuer(t, 0)
+	i, now, _ := cachedIssuer(t, 0, nil)
 	tok, _ := i.Mint("", Request{Identity: pfAda, Grants: pfGrants, TTL: time.Minute})
 	if _, err := i.Verify(tok.Value); err != nil {
 		t.Fatal(err)
@@ -130,7 +134,7 @@ func TestCacheIsBounded(t *testing.T) {
 }
 
 func TestCacheConcurrent(t *testing.T) {
-	i, _, _ := cachedIssuer(t, 128)
+	i, _, _ := cachedIssuer(t, 128, nil)
 	var toks []string
 	for n := range 16 {
 		tok, err := i.Mint("", Request{Identity: policy.Identity{Subject: fmt.Sprint("u", n)}, Grants: pfGrants})
@@ -162,10 +166,11 @@ func BenchmarkVerifyES256(b *testing.B) {
 		cache bool
 	}{{"uncached", false}, {"cached", true}} {
 		b.Run(tc.name, func(b *testing.B) {
-			i, _, _ := cachedIssuer(b, 0)
+			size := 0
 			if !tc.cache {
-				i.SetCache(nil)
+				size = -1
 			}
+			i, _, _ := cachedIssuer(b, size, nil)
 			tok, _ := i.Mint("", Request{Identity: pfAda, Grants: pfGrants})
 			b.ReportAllocs()
 			for b.Loop() {

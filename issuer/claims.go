@@ -8,7 +8,7 @@ import (
 	"gatehouse/policy"
 )
 
-// Claims are the claims of a default-profile realtime token (SPEC §4).
+// Claims are the claims of a default-profile realtime token (README, "Tokens").
 type Claims struct {
 	Issuer      string           `json:"iss"`
 	Subject     string           `json:"sub"`
@@ -76,7 +76,7 @@ func (c *Claims) Grants() policy.Grants {
 	return g
 }
 
-// mintClaims is what is written: aud as a single string, as SPEC §4 shows.
+// mintClaims is what is written: aud as a single string, as the README's "Tokens" shows.
 type mintClaims struct {
 	Issuer      string   `json:"iss"`
 	Subject     string   `json:"sub"`

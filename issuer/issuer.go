@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"gatehouse/keys"
+	"gatehouse/revocation"
 )
 
 // Defaults and bounds for token lifetimes.
@@ -34,8 +34,12 @@ type Config struct {
 	TTL time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// IsRevoked reports whether a session id was revoked; nil means never.
-	IsRevoked func(sid string) bool
+	// Revocations is asked whether a token's session id was revoked, on
+	// every Verify; nil means never.
+	Revocations revocation.Checker
+	// Cache remembers verified tokens (NewCache); nil: every Verify checks
+	// the signature.
+	Cache *Cache
 }
 
 // Issuer mints and verifies tokens with a key set.
@@ -45,7 +49,6 @@ type Issuer struct {
 	parser   *jwt.Parser
 	mu       sync.RWMutex
 	profiles map[string]Profile
-	cache    atomic.Pointer[Cache] // verified tokens; nil: every Verify checks the signature
 }
 
 // New validates cfg and returns an Issuer signing with ks.
@@ -98,23 +101,9 @@ func (i *Issuer) TTL() time.Duration { return i.cfg.TTL }
 // Now returns the issuer's clock reading.
 func (i *Issuer) Now() time.Time { return i.cfg.Now() }
 
-// SetRevocationCheck installs the function that reports revoked session ids.
-// It is meant to be called once while wiring, before serving.
-func (i *Issuer) SetRevocationCheck(f func(sid string) bool) {
-	i.mu.Lock()
-	i.cfg.IsRevoked = f
-	i.mu.Unlock()
-}
-
 // Revoked reports whether sid was revoked.
 func (i *Issuer) Revoked(sid string) bool {
-	if sid == "" {
-		return false
-	}
-	i.mu.RLock()
-	f := i.cfg.IsRevoked
-	i.mu.RUnlock()
-	return f != nil && f(sid)
+	return sid != "" && i.cfg.Revocations != nil && i.cfg.Revocations.Revoked(sid)
 }
 
 func methodFor(alg string) jwt.SigningMethod {

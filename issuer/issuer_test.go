@@ -17,6 +17,7 @@ import (
 
 	"gatehouse/keys"
 	"gatehouse/policy"
+	"gatehouse/revocation"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -55,13 +56,17 @@ func testKeys(t testing.TB) *keys.Set {
 	return s
 }
 
-func newTestIssuer(t testing.TB, now *time.Time) *Issuer {
+func newTestIssuer(t testing.TB, now *time.Time, opts ...func(*Config)) *Issuer {
 	t.Helper()
-	i, err := New(Config{
+	cfg := Config{
 		Issuer:   "https://rt.example.com",
 		Audience: "realtime",
 		Now:      func() time.Time { return *now },
-	}, testKeys(t))
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	i, err := New(cfg, testKeys(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,9 +301,10 @@ func TestVerifyTypSpellings(t *testing.T) {
 
 func TestVerifyRevoked(t *testing.T) {
 	now := fixedNow
-	iss := newTestIssuer(t, &now)
 	revoked := map[string]bool{}
-	iss.SetRevocationCheck(func(sid string) bool { return revoked[sid] })
+	iss := newTestIssuer(t, &now, func(c *Config) {
+		c.Revocations = revocation.CheckerFunc(func(sid string) bool { return revoked[sid] })
+	})
 	tok, _ := iss.Mint("", Request{Identity: ada, Grants: adaGrants})
 	if _, err := iss.Verify(tok.Value); err != nil {
 		t.Fatal(err)
@@ -405,8 +411,7 @@ func FuzzVerify(f *testing.F) {
 // three roles a capacity of four).
 func TestCachedClaimsStayUntouched(t *testing.T) {
 	now := fixedNow
-	iss := newTestIssuer(t, &now)
-	iss.SetCache(NewCache(16, func() time.Time { return now }))
+	iss := newTestIssuer(t, &now, func(c *Config) { c.Cache = NewCache(16, func() time.Time { return now }) })
 	tok, _ := iss.Mint("", Request{Identity: policy.Identity{Subject: "u", Roles: []string{"a", "b", "c"}}, Grants: adaGrants})
 	first, err := iss.Verify(tok.Value)
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"gatehouse/policy"
 )
 
-// DefaultProfile is the name of the realtime token shape of SPEC §4.
+// DefaultProfile is the name of the realtime token shape of the README's "Tokens".
 const DefaultProfile = "default"
 
 // Request asks for a token.
@@ -31,6 +31,8 @@ type Request struct {
 type Token struct {
 	// Value is the compact JWT.
 	Value string
+	// Alg is the algorithm it was signed with (its alg header).
+	Alg string
 	// ExpiresAt is the token's exp.
 	ExpiresAt time.Time
 	// IssuedAt is the token's iat.
@@ -128,7 +130,7 @@ func mintDefault(i *Issuer, req Request) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	return Token{Value: v, ExpiresAt: exp, IssuedAt: now, Scope: joinSpace(perms), Claims: c}, nil
+	return Token{Value: v, Alg: k.Alg, ExpiresAt: exp, IssuedAt: now, Scope: joinSpace(perms), Claims: c}, nil
 }
 
 func joinSpace(s []string) string {

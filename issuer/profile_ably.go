@@ -9,6 +9,7 @@ import (
 
 	"gatehouse/keys"
 	"gatehouse/policy"
+	"gatehouse/pusherproto"
 )
 
 // AblyConfig holds the Ably API key the ably profile signs with.
@@ -78,7 +79,7 @@ func AblyCapability(g policy.Grants) string {
 	for _, p := range g.Subscribe {
 		if res, ok := ablyResource(p); ok {
 			add(res, "subscribe")
-			if res == "*" || strings.HasPrefix(res, "presence-") || strings.HasPrefix(res, "presence:") {
+			if res == "*" || strings.HasPrefix(res, pusherproto.PrefixPresence) || strings.HasPrefix(res, "presence:") {
 				add(res, "presence")
 			}
 		}

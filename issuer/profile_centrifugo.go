@@ -150,7 +150,7 @@ func signProfileKID(k *keys.Key, kid string, claims any, now, exp time.Time) (To
 	if err != nil {
 		return Token{}, err
 	}
-	return Token{Value: v, ExpiresAt: exp, IssuedAt: now, Claims: claims}, nil
+	return Token{Value: v, Alg: k.Alg, ExpiresAt: exp, IssuedAt: now, Claims: claims}, nil
 }
 
 func hasControlOrSpace(s string) bool {

@@ -1,9 +1,12 @@
 package issuer
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -258,4 +261,34 @@ func equalJSON(a, b any) bool {
 		return maps.EqualFunc(am, bm, equalJSON)
 	}
 	return a == b
+}
+
+// Token.Alg is the alg header the token was signed with, for every profile
+// (the ably profile signs HS256 whatever the active key is).
+func TestTokenCarriesItsAlg(t *testing.T) {
+	i := testIssuer(t, keys.ES256, keys.EdDSA)
+	for _, tc := range []struct {
+		profile, alg, want string
+		params             map[string]string
+	}{
+		{DefaultProfile, "", keys.ES256, nil},
+		{DefaultProfile, keys.EdDSA, keys.EdDSA, nil},
+		{CentrifugoProfile, "", keys.ES256, nil},
+		{CentrifugoSubProfile, "", keys.ES256, map[string]string{"channel": "chat:x"}},
+		{AblyProfile, "", keys.HS256, nil},
+	} {
+		tok, err := i.Mint(tc.profile, Request{Identity: pfAda, Grants: pfGrants, Alg: tc.alg, Params: tc.params})
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.profile, tc.alg, err)
+		}
+		seg, _, _ := strings.Cut(tok.Value, ".")
+		b, _ := base64.RawURLEncoding.DecodeString(seg)
+		var hdr struct{ Alg string }
+		if err := json.Unmarshal(b, &hdr); err != nil {
+			t.Fatal(err)
+		}
+		if tok.Alg != tc.want || hdr.Alg != tc.want {
+			t.Errorf("%s asked %q: Token.Alg %q, header %q, want %q", tc.profile, tc.alg, tok.Alg, hdr.Alg, tc.want)
+		}
+	}
 }

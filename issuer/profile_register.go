@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Names of the extra token profiles (SPEC §4).
+// Names of the extra token profiles (README, "Answering brokers": token profiles).
 const (
 	// CentrifugoProfile is a Centrifugo connection token.
 	CentrifugoProfile = "centrifugo"

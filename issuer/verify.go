@@ -16,14 +16,14 @@ var forbiddenHeaders = []string{"jku", "x5u", "jwk", "x5c", "crit"}
 
 // Verify checks a default-profile token and returns its claims. Every
 // failure wraps ErrInvalidToken (and ErrRevoked for a revoked session).
-// With a Cache set (SetCache), a token verified before is answered from it;
+// With a Config.Cache, a token verified before is answered from it;
 // the revocation check still runs every time. The returned claims may be
 // shared with other callers and must not be modified.
 func (i *Issuer) Verify(token string) (*Claims, error) {
 	if len(token) > maxTokenBytes {
 		return nil, fmt.Errorf("%w: too long", ErrInvalidToken)
 	}
-	cache := i.cache.Load()
+	cache := i.cfg.Cache
 	var key cacheKey
 	if cache != nil {
 		key = keyOf(token)

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"fmt"
+	"gatehouse/internal/httpx"
 	"net/url"
 	"strings"
 )
@@ -17,44 +18,19 @@ type returnToPolicy struct {
 
 func newReturnToPolicy(publicURL string, allowlist []string) (returnToPolicy, error) {
 	p := returnToPolicy{allowed: map[string]bool{}}
-	self, ok := origin(publicURL)
+	self, ok := httpx.Origin(publicURL)
 	if !ok {
 		return p, fmt.Errorf("oidc: public url %q is not an http(s) URL", publicURL)
 	}
 	p.self = self
 	for _, a := range allowlist {
-		o, ok := origin(a)
+		o, ok := httpx.Origin(a)
 		if !ok {
 			return p, fmt.Errorf("oidc: redirect allowlist entry %q is not an http(s) origin", a)
 		}
 		p.allowed[o] = true
 	}
 	return p, nil
-}
-
-// origin returns scheme://host[:port] of an absolute http(s) URL, lowercased
-// and without a default port.
-func origin(raw string) (string, bool) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil {
-		return "", false
-	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme != "http" && scheme != "https" {
-		return "", false
-	}
-	host := strings.ToLower(u.Hostname())
-	port := u.Port()
-	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
-		port = ""
-	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if port != "" {
-		host += ":" + port
-	}
-	return scheme + "://" + host, true
 }
 
 // check validates raw and returns the value to redirect to: a same-origin
@@ -97,7 +73,7 @@ func (p returnToPolicy) check(raw string) (string, error) {
 		}
 		return raw, nil
 	}
-	o, ok := origin(raw)
+	o, ok := httpx.Origin(raw)
 	if !ok {
 		return bad("not a path nor an http(s) URL")
 	}

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"errors"
+	"gatehouse/internal/httpx"
 	"strings"
 	"testing"
 )
@@ -64,7 +65,7 @@ func FuzzReturnTo(f *testing.F) {
 			}
 			return
 		}
-		o, ok := origin(got)
+		o, ok := httpx.Origin(got)
 		if !ok || (o != "https://rt.example.com" && o != "https://app.example.com") {
 			t.Fatalf("accepted %q (origin %q)", got, o)
 		}

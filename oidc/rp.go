@@ -181,7 +181,7 @@ func (rp *RP) Ready(name string) error {
 	return p.ready()
 }
 
-// CheckReturnTo validates a return_to value (see SPEC §3): it returns what
+// CheckReturnTo validates a return_to value (README, "Logging people in"): it returns what
 // to redirect to, or an error wrapping ErrBadReturnTo.
 func (rp *RP) CheckReturnTo(raw string) (string, error) { return rp.returnTo.check(raw) }
 

@@ -67,7 +67,7 @@ func (g Grants) CanSubscribe(channel string) bool {
 }
 
 // CanPublish reports whether g lets its holder publish on channel. Whether
-// that also allows client events (SPEC: it does on private and presence
+// that also allows client events (README, "Hosting the realtime layer": it does on private and presence
 // channels) is the caller's decision.
 func (g Grants) CanPublish(channel string) bool {
 	return matchAny(g.Publish, channel)

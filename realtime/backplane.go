@@ -33,7 +33,8 @@ type Envelope struct {
 	// Conn is the connection id (KindBindSession) or the connection to leave
 	// out (member events).
 	Conn string `json:"conn,omitempty"`
-	// SID is the login session id (KindBindSession, KindRevokeSession).
+	// SID is the login session id (KindBindSession; KindRevokeSession of
+	// earlier versions).
 	SID string `json:"sid,omitempty"`
 }
 

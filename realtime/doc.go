@@ -10,8 +10,10 @@
 // protocol, not once per subscriber.
 //
 // Every change that other nodes must see travels through a Backplane as an
-// Envelope: published messages, presence joins and leaves, session bindings,
-// revocations and user terminations. Cluster-wide state (channel occupancy,
+// Envelope: published messages, presence joins and leaves, session bindings
+// and user terminations. Revocations do not: the hub subscribes to the
+// process's revocation list (revocation.Watcher), which hears of a logout
+// made on any node, and closes the session's sockets of this node. Cluster-wide state (channel occupancy,
 // presence members, the last event of cache channels) lives behind the same
 // interface. realtime/memory is the in-process implementation;
 // realtime/backplanetest is the conformance suite every implementation must

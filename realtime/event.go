@@ -11,10 +11,13 @@ type Kind string
 // Kinds of envelopes. Publish, MemberAdded and MemberRemoved reach
 // connections as Events; the others act on connections.
 const (
-	KindPublish        Kind = "publish"
-	KindMemberAdded    Kind = "member_added"
-	KindMemberRemoved  Kind = "member_removed"
-	KindBindSession    Kind = "bind_session"
+	KindPublish       Kind = "publish"
+	KindMemberAdded   Kind = "member_added"
+	KindMemberRemoved Kind = "member_removed"
+	KindBindSession   Kind = "bind_session"
+	// KindRevokeSession was how earlier versions spread a revocation; the
+	// revocation list does it now. Hubs ignore it, so a cluster can be
+	// upgraded one node at a time.
 	KindRevokeSession  Kind = "revoke_session"
 	KindTerminateUser  Kind = "terminate_user"
 	KindTerminateConns Kind = "terminate_conns"

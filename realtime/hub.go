@@ -7,9 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"gatehouse/revocation"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,14 +23,13 @@ var (
 	ErrRevoked      = errors.New("realtime: session revoked")
 )
 
-// Default limits, as SPEC §2 gives them.
+// Default limits, as the README's "Configuration reference" gives them.
 const (
 	DefaultMaxConnections        = 100000
 	DefaultMaxMessageBytes       = 10240
 	DefaultClientEventsPerSecond = 10
 	DefaultPresenceMembers       = 100
 	DefaultCacheTTL              = 30 * time.Minute
-	DefaultRevokedTTL            = 24 * time.Hour
 )
 
 // Limits are the per-process limits of the realtime layer. Zero fields take
@@ -50,9 +49,6 @@ type Config struct {
 	Limits Limits
 	// CacheTTL is how long the last event of a cache channel is kept [30m].
 	CacheTTL time.Duration
-	// RevokedTTL is how long a node remembers a revoked session id, so a
-	// late binding of that session is refused [24h].
-	RevokedTTL time.Duration
 	// Now is the clock [time.Now].
 	Now func() time.Time
 }
@@ -60,17 +56,17 @@ type Config struct {
 // Hub is the node-local registry of connections and subscriptions, joined to
 // the other nodes through a Backplane.
 type Hub struct {
-	cfg  Config
-	bp   Backplane
-	log  *slog.Logger
-	stop func()
+	cfg     Config
+	bp      Backplane
+	revoked revocation.Watcher
+	log     *slog.Logger
+	stop    func()
 
 	mu        sync.RWMutex
 	conns     map[string]*connState
 	channels  map[ChannelKey]map[string]Conn
 	sids      map[string]map[string]*connState
 	users     map[ChannelKey]map[string]*connState // {app, user id}
-	revoked   map[string]time.Time
 	observers []func(context.Context, Lifecycle)
 	closed    bool
 
@@ -86,11 +82,16 @@ type connState struct {
 	subs map[string]*Member // channel -> presence member (nil otherwise)
 }
 
-// New returns a hub joined to bp. The hub subscribes to bp at once; call
+// New returns a hub joined to bp that closes the sockets of each session
+// revoked says is revoked (here or on another node: revoked is the one
+// revocation list of the process). The hub subscribes to both at once; call
 // Close to leave.
-func New(ctx context.Context, cfg Config, bp Backplane, log *slog.Logger) (*Hub, error) {
+func New(ctx context.Context, cfg Config, bp Backplane, revoked revocation.Watcher, log *slog.Logger) (*Hub, error) {
 	if bp == nil {
 		return nil, errors.New("realtime: nil backplane")
+	}
+	if revoked == nil {
+		return nil, errors.New("realtime: nil revocation list")
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -98,9 +99,6 @@ func New(ctx context.Context, cfg Config, bp Backplane, log *slog.Logger) (*Hub,
 	cfg.Limits = cfg.Limits.withDefaults()
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = DefaultCacheTTL
-	}
-	if cfg.RevokedTTL <= 0 {
-		cfg.RevokedTTL = DefaultRevokedTTL
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -113,18 +111,19 @@ func New(ctx context.Context, cfg Config, bp Backplane, log *slog.Logger) (*Hub,
 	h := &Hub{
 		cfg:      cfg,
 		bp:       bp,
+		revoked:  revoked,
 		log:      log,
 		conns:    make(map[string]*connState),
 		channels: make(map[ChannelKey]map[string]Conn),
 		sids:     make(map[string]map[string]*connState),
 		users:    make(map[ChannelKey]map[string]*connState),
-		revoked:  make(map[string]time.Time),
 	}
-	stop, err := bp.Subscribe(ctx, h.handle)
+	stopBP, err := bp.Subscribe(ctx, h.handle)
 	if err != nil {
 		return nil, fmt.Errorf("realtime: subscribe to backplane: %w", err)
 	}
-	h.stop = stop
+	stopRevoked := revoked.Subscribe(h.revokeLocal)
+	h.stop = func() { stopRevoked(); stopBP() }
 	return h, nil
 }
 
@@ -253,16 +252,4 @@ func (h *Hub) Close() error {
 		c.Disconnect(ReasonShutdown)
 	}
 	return nil
-}
-
-// IsCacheChannel reports whether name is a cache channel, whose last event
-// is replayed to new subscribers: cache-, private-cache-, presence-cache- and
-// private-encrypted-cache- (Pusher's naming, shared by every protocol).
-func IsCacheChannel(name string) bool {
-	for _, p := range []string{"cache-", "private-cache-", "presence-cache-", "private-encrypted-cache-"} {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return false
 }

@@ -6,10 +6,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gatehouse/realtime"
 	"gatehouse/realtime/backplanetest"
 	"gatehouse/realtime/memory"
+	"gatehouse/revocation"
 )
 
 // testConn is the suite's test connection.
@@ -17,15 +19,20 @@ type testConn = backplanetest.Conn
 
 func newConn(id string, codec *realtime.Codec) *testConn { return backplanetest.NewConn(id, codec) }
 
-// cluster returns n hubs sharing one in-memory backplane.
-func cluster(t *testing.T, n int, cfg realtime.Config) []*realtime.Hub {
+// cluster returns n hubs sharing one in-memory backplane and the revocation
+// list revs (nil: a fresh one).
+func cluster(t *testing.T, n int, cfg realtime.Config, revs ...revocation.Watcher) []*realtime.Hub {
 	t.Helper()
 	bp := memory.New(memory.Config{})
+	var list revocation.Watcher = revocation.NewMemory(nil)
+	if len(revs) > 0 {
+		list = revs[0]
+	}
 	hubs := make([]*realtime.Hub, n)
 	for i := range hubs {
 		c := cfg
 		c.Node = string(rune('a' + i))
-		h, err := realtime.New(context.Background(), c, bp, nil)
+		h, err := realtime.New(context.Background(), c, bp, list, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +164,8 @@ func TestPresenceLimit(t *testing.T) {
 }
 
 func TestRevokeSessionAcrossNodes(t *testing.T) {
-	hubs := cluster(t, 2, realtime.Config{})
+	revs := revocation.NewMemory(nil)
+	hubs := cluster(t, 2, realtime.Config{}, revs)
 	ctx := context.Background()
 	a, b, c := newConn("1.1", nil), newConn("1.2", nil), newConn("1.3", nil)
 	join(t, hubs[0], a, "app", "chat")
@@ -170,7 +178,7 @@ func TestRevokeSessionAcrossNodes(t *testing.T) {
 	if err := hubs[1].Bind(c, "sid-1", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := hubs[1].RevokeSession(ctx, "sid-1"); err != nil {
+	if err := revs.Revoke(ctx, "sid-1", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	a.Disconnected(t, realtime.ReasonRevoked)
@@ -186,8 +194,12 @@ func TestRevokeSessionAcrossNodes(t *testing.T) {
 	}
 	_ = hubs[1].BindSession(ctx, "app", b.Name, "sid-1")
 	b.Disconnected(t, realtime.ReasonRevoked)
-	if !hubs[1].Revoked("sid-1") || hubs[1].Revoked("sid-2") {
-		t.Fatal("Revoked answers wrongly")
+}
+
+// A hub that could never close a revoked session's sockets is refused.
+func TestHubNeedsARevocationList(t *testing.T) {
+	if _, err := realtime.New(context.Background(), realtime.Config{}, memory.New(memory.Config{}), nil, nil); err == nil {
+		t.Fatal("a hub without a revocation list")
 	}
 }
 

@@ -3,12 +3,13 @@ package realtime
 import (
 	"context"
 	"fmt"
+	"gatehouse/pusherproto"
 )
 
 // Publish sends msg to every subscriber of its channel on every node. On a
 // cache channel the message also becomes the channel's last event.
 func (h *Hub) Publish(ctx context.Context, msg Message) error {
-	if IsCacheChannel(msg.Channel) {
+	if pusherproto.IsCacheChannel(msg.Channel) {
 		key := ChannelKey{msg.App, msg.Channel}
 		if err := h.bp.CacheSet(ctx, key, CachedEvent{Name: msg.Name, Data: msg.Data}, h.cfg.CacheTTL); err != nil {
 			h.log.WarnContext(ctx, "realtime: cache set", "channel", msg.Channel, "err", err)
@@ -33,7 +34,8 @@ func (h *Hub) handle(env Envelope) {
 	case KindBindSession:
 		h.bindRemote(env.Message.App, env.Conn, env.SID)
 	case KindRevokeSession:
-		h.revokeLocal(env.SID)
+		// Sent by nodes of earlier versions; revocations reach every hub
+		// through the revocation list now, so there is nothing to do.
 	case KindTerminateUser:
 		h.terminateLocal(env.Message.App, env.UserID)
 	default:

@@ -6,9 +6,9 @@ import (
 )
 
 // Bind attaches a login session id and/or a user id to the local connection
-// c (empty values leave the binding as it is). RevokeSession(sid) and
-// TerminateUser(app, userID) then close c. Binding a session this node knows
-// as revoked returns ErrRevoked; the caller should disconnect.
+// c (empty values leave the binding as it is). Revoking sid (the revocation
+// list) and TerminateUser(app, userID) then close c. Binding a revoked
+// session returns ErrRevoked; the caller should disconnect.
 func (h *Hub) Bind(c Conn, sid, userID string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -50,18 +50,6 @@ func (h *Hub) BindSession(ctx context.Context, app, connID, sid string) error {
 	return nil
 }
 
-// RevokeSession closes, on every node, the connections bound to sid, and
-// makes every node refuse later bindings of sid for Config.RevokedTTL.
-func (h *Hub) RevokeSession(ctx context.Context, sid string) error {
-	if sid == "" {
-		return nil
-	}
-	if err := h.bp.Publish(ctx, Envelope{Kind: KindRevokeSession, Origin: h.cfg.Node, SID: sid}); err != nil {
-		return fmt.Errorf("realtime: revoke session: %w", err)
-	}
-	return nil
-}
-
 // TerminateUser closes, on every node, the connections of app bound to
 // userID.
 func (h *Hub) TerminateUser(ctx context.Context, app, userID string) error {
@@ -72,17 +60,11 @@ func (h *Hub) TerminateUser(ctx context.Context, app, userID string) error {
 	return nil
 }
 
-// Revoked reports whether this node knows sid as revoked.
-func (h *Hub) Revoked(sid string) bool {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return h.revokedLocked(sid)
-}
-
-func (h *Hub) revokedLocked(sid string) bool {
-	exp, ok := h.revoked[sid]
-	return ok && h.cfg.Now().Before(exp)
-}
+// revokedLocked reports whether sid is revoked. It is asked under h.mu, and
+// the list is updated before its subscribers (revokeLocal, which takes
+// h.mu) are told: a binding racing a revocation is either refused here or
+// closed by revokeLocal.
+func (h *Hub) revokedLocked(sid string) bool { return h.revoked.Revoked(sid) }
 
 func (h *Hub) bindRemote(app, connID, sid string) {
 	h.mu.Lock()
@@ -101,17 +83,10 @@ func (h *Hub) bindRemote(app, connID, sid string) {
 	}
 }
 
+// revokeLocal closes this node's connections bound to sid; the revocation
+// list calls it as sid becomes revoked.
 func (h *Hub) revokeLocal(sid string) {
-	now := h.cfg.Now()
 	h.mu.Lock()
-	if len(h.revoked) >= 1024 {
-		for s, exp := range h.revoked {
-			if !now.Before(exp) {
-				delete(h.revoked, s)
-			}
-		}
-	}
-	h.revoked[sid] = now.Add(h.cfg.RevokedTTL)
 	victims := make([]Conn, 0, len(h.sids[sid]))
 	for _, cs := range h.sids[sid] {
 		victims = append(victims, cs.c)

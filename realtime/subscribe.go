@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"gatehouse/pusherproto"
 )
 
 // SubscribeResult is what a new subscriber learns, handed to the ack
@@ -64,7 +65,7 @@ func (h *Hub) Subscribe(ctx context.Context, c Conn, channel string, member *Mem
 		}
 		res.Members = ms
 	}
-	if IsCacheChannel(channel) {
+	if pusherproto.IsCacheChannel(channel) {
 		ev, ok, err := h.bp.CacheGet(ctx, key)
 		if err != nil {
 			h.log.WarnContext(ctx, "realtime: cache get", "channel", channel, "err", err)

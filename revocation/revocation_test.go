@@ -1,25 +1,28 @@
-package revocation
+package revocation_test
 
 import (
 	"testing"
 	"time"
+
+	"gatehouse/revocation"
+	"gatehouse/revocation/revocationtest"
 )
 
-func TestMemory(t *testing.T) {
+func TestMemoryConformance(t *testing.T) {
+	revocationtest.Run(t, func(*testing.T) (revocation.List, revocation.List) {
+		m := revocation.NewMemory(nil)
+		return m, m
+	})
+}
+
+func TestMemoryKeepsTheLatestUntil(t *testing.T) {
 	now := time.Unix(1000, 0)
-	m := NewMemory(func() time.Time { return now })
-	if m.Revoked("a") || m.Revoked("") {
-		t.Fatal("nothing revoked yet")
-	}
-	m.Revoke("a", now.Add(time.Hour))
-	m.Revoke("", now.Add(time.Hour))
-	if !m.Revoked("a") {
-		t.Fatal("a must be revoked")
-	}
-	if m.Revoked("b") {
-		t.Fatal("b was never revoked")
-	}
-	m.Revoke("a", now.Add(time.Minute)) // an earlier until never shortens
+	m := revocation.NewMemory(func() time.Time { return now })
+	ctx := t.Context()
+	told := 0
+	m.Subscribe(func(string) { told++ })
+	_ = m.Revoke(ctx, "a", now.Add(time.Hour))
+	_ = m.Revoke(ctx, "a", now.Add(time.Minute)) // an earlier until never shortens
 	now = now.Add(30 * time.Minute)
 	if !m.Revoked("a") {
 		t.Fatal("a must stay revoked until its latest until")
@@ -28,7 +31,12 @@ func TestMemory(t *testing.T) {
 	if m.Revoked("a") {
 		t.Fatal("a expired")
 	}
-	m.Revoke("c", now.Add(time.Minute)) // sweeps a
+	_ = m.Revoke(ctx, "a", now.Add(time.Minute)) // revoked anew: told again; sweeps nothing yet
+	if told != 2 {
+		t.Fatalf("told %d times, want 2 (once per revocation)", told)
+	}
+	now = now.Add(2 * time.Minute)
+	_ = m.Revoke(ctx, "c", now.Add(time.Minute)) // sweeps a
 	if m.Len() != 1 {
 		t.Fatalf("len = %d, want 1 after sweep", m.Len())
 	}

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/pusherproto"
 )
 
 // FanChannel is the channel the first Config.Subscribers sockets join;
@@ -355,7 +355,7 @@ func (p *publisher) publish(ctx context.Context, seq int) error {
 		data += p.pad[len(data):]
 	}
 	body, _ := json.Marshal(map[string]any{"name": EventName, "channels": []string{FanChannel}, "data": data})
-	q := pushersig.SignedQuery(p.cfg.App.Key, p.cfg.App.Secret, http.MethodPost, p.path, nil, body, now)
+	q := pusherproto.SignedQuery(p.cfg.App.Key, p.cfg.App.Secret, http.MethodPost, p.path, nil, body, now)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(p.cfg.APIURL, "/")+p.path+"?"+q.Encode(), bytes.NewReader(body))
 	if err != nil {
 		return err

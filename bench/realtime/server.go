@@ -5,11 +5,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 
+	"gatehouse/apps"
+	"gatehouse/internal/httpx"
 	"gatehouse/realtime"
 	"gatehouse/realtime/memory"
 	"gatehouse/realtime/pusher"
+	"gatehouse/revocation"
 )
 
 // App is the one Pusher app a benchmark uses.
@@ -23,11 +25,16 @@ type App struct {
 // a function that closes everything.
 func NewGatehouse(ctx context.Context, a App, log *slog.Logger) (http.Handler, func(), error) {
 	bp := memory.New(memory.Config{})
-	hub, err := realtime.New(ctx, realtime.Config{}, bp, log)
+	hub, err := realtime.New(ctx, realtime.Config{}, bp, revocation.NewMemory(nil), log)
 	if err != nil {
 		return nil, nil, err
 	}
-	srv, err := pusher.New(pusher.Config{Apps: []pusher.App{{ID: a.ID, Key: a.Key, Secret: a.Secret}}}, hub, log)
+	set, err := apps.New(apps.App{ID: a.ID, Key: a.Key, Secret: a.Secret})
+	if err != nil {
+		_ = hub.Close()
+		return nil, nil, err
+	}
+	srv, err := pusher.New(pusher.Config{Apps: set}, hub, log)
 	if err != nil {
 		_ = hub.Close()
 		return nil, nil, err
@@ -36,14 +43,7 @@ func NewGatehouse(ctx context.Context, a App, log *slog.Logger) (http.Handler, f
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		return host
 	}
-	api := srv.Handler(clientIP)
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if key, ok := strings.CutPrefix(r.URL.Path, "/app/"); ok && r.Method == http.MethodGet {
-			srv.ServeWebSocket(w, r, key, clientIP(r))
-			return
-		}
-		api.ServeHTTP(w, r)
-	})
+	h := httpx.Mux(srv.Routes(), clientIP)
 	closeAll := func() {
 		_ = srv.Close()
 		_ = hub.Close()

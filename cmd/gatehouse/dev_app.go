@@ -1,15 +1,11 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"path/filepath"
 
-	"gatehouse/config"
 	"gatehouse/internal/securefile"
 )
 
@@ -25,26 +21,6 @@ const devAppFile = "dev-app.json"
 type devAppCreds struct {
 	Key    string `json:"key"`
 	Secret string `json:"secret"`
-}
-
-// wireDevApp adds app `dev` (client events on) in `gatehouse dev` when the
-// config defines no apps, and prints its key and secret in the banner. It
-// runs before the other wiring, so /pusher/auth signs for it too.
-func wireDevApp(_ context.Context, a *app) error {
-	if a.mode != modeDev || len(a.cfg.Apps) > 0 {
-		return nil
-	}
-	if a.dataDir == "" {
-		return errors.New("dev: the dev app needs a data dir")
-	}
-	creds, err := loadOrCreateDevApp(filepath.Join(a.dataDir, devAppFile))
-	if err != nil {
-		return err
-	}
-	a.cfg.Apps = append(a.cfg.Apps, config.App{ID: devAppID, Key: creds.Key, Secret: creds.Secret, ClientEvents: true})
-	a.devApp = true
-	a.banner = append(a.banner, fmt.Sprintf("app dev     key=%s secret=%s", creds.Key, creds.Secret))
-	return nil
 }
 
 // loadOrCreateDevApp reads the credentials kept at path, or generates them

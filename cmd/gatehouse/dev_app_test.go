@@ -60,47 +60,57 @@ func TestDevAppOnlyWithoutConfiguredApps(t *testing.T) {
 		{"serve", modeServe, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := &app{cfg: &config.Config{Apps: tc.apps}, mode: tc.mode, dataDir: t.TempDir()}
-			if err := wireDevApp(context.Background(), a); err != nil {
+			cfg := &config.Config{Apps: tc.apps}
+			var p parts
+			set, devApp, err := wireApps(env{cfg: cfg, mode: tc.mode, dataDir: t.TempDir()}, &p)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if a.devApp != tc.want {
-				t.Fatalf("devApp = %v, want %v", a.devApp, tc.want)
+			if (devApp != nil) != tc.want {
+				t.Fatalf("devApp = %v, want one: %v", devApp, tc.want)
+			}
+			if len(cfg.Apps) != len(tc.apps) {
+				t.Fatalf("the config's apps changed: %v", cfg.Apps)
 			}
 			if !tc.want {
-				if len(a.cfg.Apps) != len(tc.apps) || len(a.banner) != 0 {
-					t.Fatalf("apps %v banner %v changed", a.cfg.Apps, a.banner)
+				if set.Len() != len(tc.apps) || len(p.banner) != 0 {
+					t.Fatalf("apps %v banner %v", set.All(), p.banner)
 				}
 				return
 			}
-			got := a.cfg.Apps[0]
-			if len(a.cfg.Apps) != 1 || got.ID != devAppID || !got.ClientEvents {
-				t.Fatalf("apps %+v", a.cfg.Apps)
+			if set.Len() != 1 || set.ByID(devAppID) != devApp || !devApp.ClientEvents {
+				t.Fatalf("apps %+v", set.All())
 			}
-			want := "app dev     key=" + got.Key + " secret=" + got.Secret
-			if len(a.banner) != 1 || a.banner[0] != want {
-				t.Fatalf("banner %q, want %q", a.banner, want)
+			want := "app dev     key=" + devApp.Key + " secret=" + devApp.Secret
+			if len(p.banner) != 1 || p.banner[0] != want {
+				t.Fatalf("banner %q, want %q", p.banner, want)
 			}
 		})
 	}
 }
 
 func TestBackplaneNames(t *testing.T) {
-	if bp, err := newBackplane(context.Background(), nil, config.Realtime{Backplane: "memory"}); err != nil {
+	e := env{cfg: &config.Config{Realtime: config.Realtime{Backplane: "memory"}}}
+	if bp, err := newBackplane(context.Background(), e, &parts{}); err != nil {
 		t.Fatal(err)
 	} else {
 		_ = bp.Close()
 	}
 	for name, want := range map[string]string{"etcd": `unknown "etcd"`} {
-		_, err := newBackplane(context.Background(), nil, config.Realtime{Backplane: name})
+		e.cfg.Realtime.Backplane = name
+		_, err := newBackplane(context.Background(), e, &parts{})
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "realtime.backplane") {
 			t.Errorf("%s: %v, want an error naming realtime.backplane with %q", name, err, want)
+		}
+		// Without apps no backplane is built, but its name is still checked.
+		if err := checkBackplaneName(name); err == nil {
+			t.Errorf("%s: accepted without apps", name)
 		}
 	}
 }
 
 // devServer builds the whole `gatehouse dev` server on a free port.
-func devServer(t *testing.T) (*app, string) {
+func devServer(t *testing.T) (*server, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -112,21 +122,18 @@ func devServer(t *testing.T) (*app, string) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &app{cfg: cfg, mode: modeDev, dataDir: dir, log: slog.New(slog.DiscardHandler)}
-	h, err := build(ctx, a)
+	s, err := build(ctx, env{cfg: cfg, mode: modeDev, dataDir: dir, log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() {
 		cancel()
 		_ = srv.Close()
-		for i := len(a.closers) - 1; i >= 0; i-- {
-			_ = a.closers[i](context.Background())
-		}
+		_ = s.closeAll(context.Background())
 	})
-	return a, cfg.Server.PublicURL
+	return s, cfg.Server.PublicURL
 }
 
 func get(t *testing.T, u string) (int, string) {
@@ -141,18 +148,18 @@ func get(t *testing.T, u string) (int, string) {
 }
 
 func TestDevServerHostsRealtime(t *testing.T) {
-	a, base := devServer(t)
-	if !a.devApp {
+	s, base := devServer(t)
+	if s.core.devApp == nil {
 		t.Fatal("no dev app")
 	}
-	if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, `data-app-key="`+a.cfg.Apps[0].Key+`"`) {
+	if code, body := get(t, base+"/"); code != 200 || !strings.Contains(body, `data-app-key="`+s.core.devApp.Key+`"`) {
 		t.Fatalf("chat page: %d %.200s", code, body)
 	}
 	_, ready := get(t, base+"/readyz")
 	if strings.Contains(ready, "backplane") {
 		t.Fatalf("readyz %s: backplane failing", ready)
 	}
-	dialDev(t, base, a.cfg.Apps[0].Key)
+	dialDev(t, base, s.core.devApp.Key)
 	_, metrics := get(t, base+"/metrics")
 	for _, want := range []string{"gatehouse_connections 1", "gatehouse_subscriptions 0", "gatehouse_messages_in_total",
 		"gatehouse_messages_out_total", "gatehouse_backplane_errors_total 0"} {
@@ -217,13 +224,13 @@ func dialDev(t *testing.T, base, key string) *devConn {
 // TestLogoutClosesBoundSocket: a socket authorized through /pusher/auth with
 // a token carrying a sid is closed when that session is revoked.
 func TestLogoutClosesBoundSocket(t *testing.T) {
-	a, base := devServer(t)
+	s, base := devServer(t)
 	id := policy.Identity{Subject: "ada", Name: "Ada", SessionID: "sid-1"}
-	tok, err := a.issuer.Mint("", issuer.Request{Identity: id, Grants: a.policy.Grants(id)})
+	tok, err := s.core.issuer.Mint("", issuer.Request{Identity: id, Grants: s.core.policy.Grants(id)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := dialDev(t, base, a.cfg.Apps[0].Key)
+	conn := dialDev(t, base, s.core.devApp.Key)
 	form := url.Values{"socket_id": {conn.socketID}, "channel_name": {demoChannel}}
 	req, _ := http.NewRequest("POST", base+"/pusher/auth", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -249,7 +256,9 @@ func TestLogoutClosesBoundSocket(t *testing.T) {
 	if f := conn.next(t); f.Event != "pusher_internal:subscription_succeeded" {
 		t.Fatalf("got %+v", f)
 	}
-	a.revoke(context.Background(), "sid-1", time.Now().Add(time.Hour))
+	if err := s.core.revocations.Revoke(context.Background(), "sid-1", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	f := conn.next(t)
 	if f.Event != "pusher:error" || !strings.Contains(string(f.Data), "4009") {
 		t.Fatalf("got %+v, want pusher:error 4009", f)
@@ -259,9 +268,9 @@ func TestLogoutClosesBoundSocket(t *testing.T) {
 // TestLogoutClosesTopicSocket: a JWT-topic socket opened with a token
 // carrying a sid is closed when that session is revoked.
 func TestLogoutClosesTopicSocket(t *testing.T) {
-	a, base := devServer(t)
+	s, base := devServer(t)
 	id := policy.Identity{Subject: "ada", SessionID: "sid-2"}
-	tok, err := a.issuer.Mint("", issuer.Request{Identity: id, Grants: a.policy.Grants(id)})
+	tok, err := s.core.issuer.Mint("", issuer.Request{Identity: id, Grants: s.core.policy.Grants(id)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +288,9 @@ func TestLogoutClosesTopicSocket(t *testing.T) {
 	if err != nil || !strings.Contains(string(welcome), `"welcome"`) {
 		t.Fatalf("welcome: %s %v", welcome, err)
 	}
-	a.revoke(context.Background(), "sid-2", time.Now().Add(time.Hour))
+	if err := s.core.revocations.Revoke(context.Background(), "sid-2", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	_, err = wsutil.ReadServerText(c)
 	var closed wsutil.ClosedError
 	if !errors.As(err, &closed) || closed.Code != 4003 {

@@ -51,29 +51,30 @@ func cmdServer(args []string, m mode, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	a := &app{cfg: cfg, mode: m, dataDir: *dataDir, log: log}
+	e := env{cfg: cfg, mode: m, dataDir: *dataDir, log: log}
 	if m == modeDev {
-		if err := prepareDev(a); err != nil {
+		if err := prepareDev(e.dataDir); err != nil {
 			return err
 		}
 	}
-	h, err := build(ctx, a)
+	s, err := build(ctx, e)
 	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
+		_ = s.closeAll(context.Background())
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if m == modeDev {
-		printBanner(stdout, a)
+		printBanner(stdout, e, s.banner)
 	}
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "mode", name)
 	errc := make(chan error, 1)
@@ -87,10 +88,8 @@ func cmdServer(args []string, m mode, stdout, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace)
 	defer cancel()
 	err = srv.Shutdown(sctx)
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		if cerr := a.closers[i](sctx); cerr != nil {
-			log.Warn("close failed", "err", cerr)
-		}
+	if cerr := s.closeAll(sctx); cerr != nil {
+		log.Warn("close failed", "err", cerr)
 	}
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err

@@ -48,7 +48,7 @@ func cmdTokenMint(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, iss, _, err := buildCore(cfg, keyDir(cfg, *dataDir))
+	_, iss, _, err := buildCore(cfg, keyDir(cfg, *dataDir), nil, nil)
 	if err != nil {
 		return err
 	}

@@ -2,149 +2,109 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
-	"gatehouse/authn"
 	"gatehouse/config"
 	"gatehouse/handlers"
-	"gatehouse/issuer"
-	"gatehouse/keys"
-	"gatehouse/policy"
-	"gatehouse/revocation"
 )
 
-// app is everything one process runs, wired from the config. Each product
-// area adds its parts in a wire_<area>.go file.
-type app struct {
+// env is what a process is wired from: the config (read, never changed),
+// the mode, the data dir and the logger.
+type env struct {
 	cfg     *config.Config
 	mode    mode
 	dataDir string
 	log     *slog.Logger
-	keys    *keys.Set
-	issuer  *issuer.Issuer
-	policy  *policy.Engine
-	metrics *handlers.Metrics
-	groups  []handlers.Mounter
+}
+
+// parts is what the areas add to the server: route groups, readiness
+// checks, what to close at shutdown (closed in reverse), the dev banner's
+// lines, and counters of failed background work. Each wire function adds
+// its own and reads nobody else's.
+type parts struct {
+	routes  []handlers.Mounter
 	ready   []handlers.ReadyCheck
 	closers []func(context.Context) error
-	banner  []string // lines printed at start in dev
-	devApp  bool     // the dev app was added (the demo chat runs on it)
-
-	// revocations holds logged-out session ids; onRevoke are told too (the
-	// realtime hub closes the sockets of a revoked session).
-	revocations revocation.List
-	// sessions reads login session cookies; nil when no login is configured.
-	sessions authn.SessionReader
-	onRevoke []func(ctx context.Context, sid string)
+	banner  []string
+	// backgroundErrors are summed into
+	// gatehouse_backplane_background_errors_total (the Redis parts).
+	backgroundErrors []func() uint64
 }
 
-// revoke revokes a session id everywhere: the list every verifier asks, and
-// every part that holds live connections.
-func (a *app) revoke(ctx context.Context, sid string, until time.Time) {
-	a.revocations.Revoke(sid, until)
-	for _, f := range a.onRevoke {
-		f(ctx, sid)
+// closeAll runs the closers in reverse order: the protocol servers before
+// the hub, the hub before its backplane.
+func (p *parts) closeAll(ctx context.Context) error {
+	var errs []error
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		errs = append(errs, p.closers[i](ctx))
 	}
+	return errors.Join(errs...)
 }
 
-// loadKeys loads keys.signing, or generates/keeps one key per needed
-// algorithm under dir.
-func loadKeys(cfg *config.Config, dir string) (*keys.Set, error) {
-	if len(cfg.Keys.Signing) > 0 {
-		specs := make([]keys.Spec, len(cfg.Keys.Signing))
-		for i, k := range cfg.Keys.Signing {
-			specs[i] = keys.Spec{KID: k.KID, Alg: k.Alg, File: k.File}
+// server is a wired process: its handler, its parts and its core (which
+// tests reach into).
+type server struct {
+	handler http.Handler
+	parts
+	core *core
+}
+
+// build wires every area of the server. Each area is one wire_<area>.go
+// function that takes what it needs and returns what others need, so the
+// order below is the only one that compiles:
+//
+//	core     revocations, keys, issuer, policy, metrics, apps (wire_core.go)
+//	tokens   JWKS, discovery, anonymous tokens           (wire_tokens.go)
+//	oidc     login, sessions, pages, /token              → sessions
+//	realtime hub, Pusher and topic servers               → session binder
+//	fronts   deepstream webhook, Pusher auth             (sessions, binder)
+//
+// A new front adds a wire_<front>.go taking what it needs from core and the
+// areas before it. When build fails, what was started is closed.
+func build(ctx context.Context, e env) (_ *server, err error) {
+	p := &parts{}
+	defer func() {
+		if err != nil {
+			_ = p.closeAll(context.WithoutCancel(ctx))
 		}
-		return keys.Load(specs)
-	}
-	algs := append([]string{keys.ES256}, cfg.Tokens.Anonymous.Algorithms...)
-	return keys.LoadDir(dir, algs)
-}
-
-// policyConfig maps the config's policy onto the policy package's own.
-func policyConfig(p config.Policy) policy.Config {
-	pc := policy.Config{Anonymous: policy.Rule{Subscribe: p.Anonymous.Subscribe, Publish: p.Anonymous.Publish}}
-	for _, r := range p.Rules {
-		pc.Rules = append(pc.Rules, policy.Rule{
-			When: policy.Condition{
-				Authenticated: r.When.Authenticated,
-				Anonymous:     r.When.Anonymous,
-				Role:          r.When.Role,
-				Group:         r.When.Group,
-				Provider:      r.When.Provider,
-				EmailDomain:   r.When.EmailDomain,
-				Claim:         r.When.Claim,
-			},
-			Subscribe: r.Subscribe,
-			Publish:   r.Publish,
-		})
-	}
-	return pc
-}
-
-// buildCore loads keys and builds the issuer and the policy engine: what
-// both the server and `token mint` need.
-func buildCore(cfg *config.Config, keyDir string) (*keys.Set, *issuer.Issuer, *policy.Engine, error) {
-	ks, err := loadKeys(cfg, keyDir)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	iss, err := issuer.New(issuer.Config{
-		Issuer:   cfg.Tokens.Issuer,
-		Audience: cfg.Tokens.Audience,
-		TTL:      cfg.Tokens.TTL,
-	}, ks)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	// Profiles belong to the core: `token mint --profile` needs them too.
-	if err := registerProfiles(cfg, iss); err != nil {
-		return nil, nil, nil, err
-	}
-	pol, err := policy.New(policyConfig(cfg.Policy))
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("policy: %w", err)
-	}
-	return ks, iss, pol, nil
-}
-
-// build wires every part of the server.
-func build(ctx context.Context, a *app) (http.Handler, error) {
-	cfg := a.cfg
-	var err error
-	a.keys, a.issuer, a.policy, err = buildCore(cfg, keyDir(cfg, a.dataDir))
+	}()
+	c, err := wireCore(ctx, e, p)
 	if err != nil {
 		return nil, err
 	}
-	a.revocations = revocation.NewMemory(a.issuer.Now)
-	a.issuer.SetRevocationCheck(a.revocations.Revoked)
-	a.metrics = handlers.NewMetrics()
-	wk, err := handlers.NewWellKnown(a.issuer, cfg.Server.PublicURL)
+	if err := wireTokens(e, c, p); err != nil {
+		return nil, err
+	}
+	sessions, err := wireOIDC(ctx, e, c, p)
 	if err != nil {
 		return nil, err
 	}
-	anon, err := handlers.NewAnonymous(handlers.AnonymousConfig{
-		Enabled:    config.On(cfg.Tokens.Anonymous.Enabled),
-		TTL:        cfg.Tokens.Anonymous.TTL,
-		Algorithms: cfg.Tokens.Anonymous.Algorithms,
-		RatePerIP:  cfg.Tokens.Anonymous.Rate.PerIP,
-		RatePer:    cfg.Tokens.Anonymous.Rate.Per,
-	}, a.issuer, a.policy, a.metrics, a.log)
+	binder, err := wireRealtime(ctx, e, c, p)
 	if err != nil {
 		return nil, err
 	}
-	a.ready = append(a.ready, handlers.ReadyCheck{Name: "keys", Check: func(context.Context) error { return nil }})
-	a.groups = append(a.groups, wk, anon)
-	// Each product area wires itself in its own file, in dependency order:
-	// sessions first (the fronts read them), the hosted realtime layer last.
-	for _, wire := range []func(context.Context, *app) error{wireDevApp, wireOIDC, wireFronts, wireRealtime} {
-		if err := wire(ctx, a); err != nil {
-			return nil, err
-		}
+	if err := wireFronts(e, c, sessions, binder, p); err != nil {
+		return nil, err
 	}
-	a.groups = append([]handlers.Mounter{&handlers.Health{Checks: a.ready, Metrics: a.metrics}}, a.groups...)
-	return handlers.NewRouter(handlers.ServerConfig{TrustedProxies: cfg.Server.TrustedProxies}, a.metrics, a.log, a.groups...)
+	if len(p.backgroundErrors) > 0 {
+		counters := p.backgroundErrors
+		c.metrics.CounterFunc("gatehouse_backplane_background_errors_total",
+			"Failed background work of the Redis backplane: lost pub/sub connections, heartbeats, sweeps, revocation writes.",
+			func() float64 {
+				var n uint64
+				for _, f := range counters {
+					n += f()
+				}
+				return float64(n)
+			})
+	}
+	health := &handlers.Health{Checks: p.ready, Metrics: c.metrics, Log: e.log}
+	h, err := handlers.NewRouter(handlers.ServerConfig{TrustedProxies: e.cfg.Server.TrustedProxies}, c.metrics, e.log,
+		append([]handlers.Mounter{health}, p.routes...)...)
+	if err != nil {
+		return nil, err
+	}
+	return &server{handler: h, parts: *p, core: c}, nil
 }

@@ -1,87 +1,37 @@
 package main
 
 import (
-	"context"
-	"fmt"
-
 	"gatehouse/authn"
 	"gatehouse/config"
+	"gatehouse/fronts/deepstream"
+	"gatehouse/fronts/pusherauth"
 	"gatehouse/handlers"
-	"gatehouse/issuer"
+	"gatehouse/internal/httpx"
 )
 
-// wireFronts adds the broker auth fronts (deepstream webhook, Pusher channel
-// and user auth), the extra token profiles and the verified-token cache.
-// It runs after wireOIDC, so a.sessions is set when login is configured.
-func wireFronts(ctx context.Context, a *app) error {
-	_ = ctx
-	cfg := a.cfg
-	// Every verifier (these fronts, /token exchange, hosted sockets) goes
-	// through issuer.Verify and so shares the cache.
-	a.issuer.SetCache(issuer.NewCache(issuer.DefaultCacheSize, a.issuer.Now))
-
+// wireFronts adds the broker auth fronts: the deepstream webhook and Pusher
+// channel and user auth. sessions reads login cookies (nil without login);
+// binder binds Pusher sockets to sessions (nil when no app is hosted here).
+func wireFronts(e env, c *core, sessions authn.SessionReader, binder pusherauth.SessionBinder, p *parts) error {
+	cfg := e.cfg
 	anonymous := config.On(cfg.Tokens.Anonymous.Enabled)
-	res, err := authn.NewResolver(a.issuer, a.policy, a.sessions, cfg.Tokens.Anonymous.TTL)
+	res, err := authn.NewResolver(c.issuer, c.policy, sessions, cfg.Tokens.Anonymous.TTL)
 	if err != nil {
 		return err
 	}
-	ds, err := handlers.NewDeepstream(handlers.DeepstreamConfig{
+	ds, err := deepstream.New(deepstream.Config{
 		// On unless turned off: it only answers who a credential belongs to.
 		Enabled:   cfg.Deepstream.Enabled == nil || *cfg.Deepstream.Enabled,
 		Anonymous: anonymous,
-	}, res, a.metrics, a.log)
+	}, res, c.metrics, e.log)
 	if err != nil {
 		return err
 	}
-	apps := make([]handlers.PusherApp, 0, len(cfg.Apps))
-	for _, app := range cfg.Apps {
-		pa := handlers.PusherApp{ID: app.ID, Key: app.Key, Secret: app.Secret}
-		if app.EncryptionMasterKey != "" {
-			if pa.MasterKey, err = config.DecodeKey(app.EncryptionMasterKey); err != nil {
-				return fmt.Errorf("apps %s: encryption_master_key: %w", app.ID, err)
-			}
-		}
-		apps = append(apps, pa)
-	}
-	cors := handlers.NewCORS(append([]string{cfg.Server.PublicURL}, cfg.OIDC.RedirectAllowlist...)...)
-	pa, err := handlers.NewPusherAuth(handlers.PusherAuthConfig{Apps: apps, Anonymous: anonymous}, res, cors, a.metrics, a.log)
+	cors := httpx.NewCORS(append([]string{cfg.Server.PublicURL}, cfg.OIDC.RedirectAllowlist...)...)
+	pa, err := pusherauth.New(pusherauth.Config{Apps: c.apps, Anonymous: anonymous}, res, cors, binder, c.metrics, e.log)
 	if err != nil {
 		return err
 	}
-	a.groups = append(a.groups, ds, pa)
-	return nil
-}
-
-// registerProfiles registers the token profiles the config enables (the
-// centrifugo profiles always, ably when profiles.ably is set). `token mint
-// --profile` needs them too, so buildCore should call it as well.
-func registerProfiles(cfg *config.Config, iss *issuer.Issuer) error {
-	var pc issuer.ProfilesConfig
-	if c := cfg.Profiles.Centrifugo; c != nil {
-		pc.Centrifugo = &issuer.CentrifugoConfig{Audience: c.Audience}
-	}
-	if c := cfg.Profiles.Ably; c != nil {
-		pc.Ably = &issuer.AblyConfig{KeyName: c.KeyName, KeySecret: c.KeySecret}
-	}
-	if err := iss.RegisterProfiles(pc); err != nil {
-		return fmt.Errorf("profiles: %w", err)
-	}
-	return nil
-}
-
-// pusherAuthOf returns the Pusher auth front wired into a, for the realtime
-// wiring to install its hook:
-//
-//	pusherAuthOf(a).OnAuthorized(func(ctx context.Context, appID, socketID string, id policy.Identity) {
-//		if id.SessionID != "" { _ = hub.BindSession(ctx, appID, socketID, id.SessionID) }
-//	})
-//
-// It returns nil before wireFronts ran.
-func pusherAuthOf(a *app) *handlers.PusherAuth {
-	for _, g := range a.groups {
-		if p, ok := g.(*handlers.PusherAuth); ok {
-			return p
-		}
-	}
+	p.routes = append(p.routes, handlers.Routes(ds.Routes()), handlers.Routes(pa.Routes()))
 	return nil
 }

@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"gatehouse/config"
+	"gatehouse/fronts/pusherauth"
 	"gatehouse/handlers"
-	"gatehouse/policy"
 	"gatehouse/realtime"
 	"gatehouse/realtime/memory"
 	"gatehouse/realtime/pusher"
@@ -17,20 +16,22 @@ import (
 // policy lets anonymous callers subscribe to it and send client events.
 const demoChannel = "presence-lobby"
 
-// wireRealtime adds the hosted realtime layer: the hub on its backplane, the
-// Pusher and JWT-topic protocol servers, their routes, revocation of live sockets, the
-// backplane readiness check, metrics, and the demo chat in dev.
-func wireRealtime(ctx context.Context, a *app) error {
-	cfg := a.cfg
-	bp, err := newBackplane(ctx, a, cfg.Realtime)
+// wireRealtime adds the hosted realtime layer: the hub on its backplane
+// (closing the sockets of revoked sessions), the Pusher and JWT-topic
+// protocol servers and their routes, the backplane readiness check,
+// metrics, and the demo chat in dev. It returns what binds Pusher sockets
+// to login sessions, nil when there is no app to host.
+func wireRealtime(ctx context.Context, e env, c *core, p *parts) (pusherauth.SessionBinder, error) {
+	cfg := e.cfg
+	if c.apps.Len() == 0 {
+		// Nothing to host; the backplane's name is still checked.
+		return nil, checkBackplaneName(cfg.Realtime.Backplane)
+	}
+	bp, err := newBackplane(ctx, e, p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(cfg.Apps) == 0 {
-		// Nothing to host; the backplane name was still checked above.
-		_ = bp.Close()
-		return nil
-	}
+	p.closers = append(p.closers, func(context.Context) error { return bp.Close() })
 	counted := &countingBackplane{Backplane: bp}
 	l := cfg.Realtime.Limits
 	// The hub takes the backplane's node id when it has one, so both name
@@ -44,120 +45,67 @@ func wireRealtime(ctx context.Context, a *app) error {
 		MaxMessageBytes:       l.MaxMessageBytes,
 		ClientEventsPerSecond: l.ClientEventsPerSecond,
 		PresenceMembers:       l.PresenceMembers,
-	}}, counted, a.log)
+	}}, counted, c.revocations, e.log)
 	if err != nil {
-		_ = bp.Close()
-		return err
+		return nil, err
 	}
 	// Closers run in reverse: the protocol servers first (their sockets get
 	// the reconnect codes), then the hub, then the backplane.
-	a.closers = append(a.closers,
-		func(context.Context) error { return bp.Close() },
-		func(context.Context) error { return hub.Close() },
-	)
-
-	apps, err := pusherApps(cfg.Apps)
+	p.closers = append(p.closers, func(context.Context) error { return hub.Close() })
+	ps, err := pusher.New(pusher.Config{Apps: c.apps}, hub, e.log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ps, err := pusher.New(pusher.Config{Apps: apps}, hub, a.log)
-	if err != nil {
-		return err
-	}
-	tapps := make([]topics.App, len(cfg.Apps))
-	for i, app := range cfg.Apps {
-		tapps[i] = topics.App{ID: app.ID}
-	}
+	p.closers = append(p.closers, func(context.Context) error { return ps.Close() })
 	// Topic sockets present our tokens; the issuer refuses revoked sids.
-	ts, err := topics.New(topics.Config{Apps: tapps}, hub, a.issuer, a.log)
+	ts, err := topics.New(topics.Config{Apps: c.apps}, hub, c.issuer, e.log)
 	if err != nil {
-		_ = ps.Close()
-		return err
+		return nil, err
 	}
-	a.closers = append(a.closers,
-		func(context.Context) error { return ps.Close() },
-		func(context.Context) error { return ts.Close() },
-	)
+	p.closers = append(p.closers, func(context.Context) error { return ts.Close() })
 
-	// A logout closes the sockets opened with the session, on every node.
-	a.onRevoke = append(a.onRevoke, func(ctx context.Context, sid string) {
-		if err := hub.RevokeSession(ctx, sid); err != nil {
-			a.log.ErrorContext(ctx, "realtime: revoke session", "err", err)
-		}
-	})
-	// /pusher/auth tells which session a socket authorized with.
-	if pa := pusherAuthOf(a); pa != nil {
-		pa.OnAuthorized(func(ctx context.Context, appID, socketID string, id policy.Identity) {
-			if id.SessionID == "" {
-				return
-			}
-			if err := ps.BindSession(ctx, appID, socketID, id.SessionID); err != nil {
-				a.log.WarnContext(ctx, "realtime: bind session", "app", appID, "err", err)
-			}
-		})
-	}
+	p.ready = append(p.ready, handlers.ReadyCheck{Name: "backplane", Check: counted.Ping})
+	registerRealtimeMetrics(c.metrics, hub, counted)
+	p.routes = append(p.routes, handlers.Routes(ps.Routes()), handlers.Routes(ts.Routes()))
 
-	a.ready = append(a.ready, handlers.ReadyCheck{Name: "backplane", Check: counted.Ping})
-	registerRealtimeMetrics(a.metrics, hub, counted)
-
-	routes, err := handlers.NewRealtime(ps, ts)
-	if err != nil {
-		return err
-	}
-	a.groups = append(a.groups, routes)
-
-	if a.devApp {
+	if c.devApp != nil {
 		chat, err := handlers.NewChat(handlers.ChatConfig{
-			AppID: devAppID, AppKey: cfg.Apps[0].Key, Channel: demoChannel,
+			AppID: c.devApp.ID, AppKey: c.devApp.Key, Channel: demoChannel,
 			LoginProvider: devProviderName, PublicURL: cfg.Server.PublicURL,
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		a.groups = append(a.groups, chat)
-		a.banner = append(a.banner, fmt.Sprintf("demo chat   %s/", cfg.Server.PublicURL))
-		for _, gap := range demoPolicyGaps(a.policy) {
-			a.log.WarnContext(ctx, "demo chat: "+gap)
-			a.banner = append(a.banner, "demo chat   "+gap)
+		p.routes = append(p.routes, chat)
+		p.banner = append(p.banner, fmt.Sprintf("demo chat   %s/", cfg.Server.PublicURL))
+		for _, gap := range demoPolicyGaps(c.policy) {
+			e.log.WarnContext(ctx, "demo chat: "+gap)
+			p.banner = append(p.banner, "demo chat   "+gap)
 		}
 	}
-	return nil
+	// /pusher/auth binds each socket it authorizes to the caller's session.
+	return ps, nil
+}
+
+// checkBackplaneName refuses an unknown realtime.backplane.
+func checkBackplaneName(name string) error {
+	switch name {
+	case "", "memory", "redis":
+		return nil
+	}
+	return fmt.Errorf("realtime.backplane: unknown %q (memory or redis)", name)
 }
 
 // newBackplane builds the backplane realtime.backplane names; an unknown
 // name fails at start.
-func newBackplane(ctx context.Context, a *app, rc config.Realtime) (realtime.Backplane, error) {
-	switch rc.Backplane {
+func newBackplane(ctx context.Context, e env, p *parts) (realtime.Backplane, error) {
+	switch e.cfg.Realtime.Backplane {
 	case "", "memory":
 		return memory.New(memory.Config{}), nil
 	case "redis":
-		return newRedisBackplane(ctx, a, rc.Redis)
-	default:
-		return nil, fmt.Errorf("realtime.backplane: unknown %q (memory or redis)", rc.Backplane)
+		return newRedisBackplane(ctx, e, p)
 	}
-}
-
-// pusherApps maps the configured apps onto the Pusher server's.
-func pusherApps(list []config.App) ([]pusher.App, error) {
-	out := make([]pusher.App, 0, len(list))
-	for _, c := range list {
-		pa := pusher.App{
-			ID: c.ID, Key: c.Key, Secret: c.Secret, ClientEvents: c.ClientEvents,
-			ClientSourceAddress: c.ClientSourceAddress, AdminSourceAddress: c.AdminSourceAddress,
-		}
-		if c.EncryptionMasterKey != "" {
-			k, err := config.DecodeKey(c.EncryptionMasterKey)
-			if err != nil {
-				return nil, fmt.Errorf("apps %s: encryption_master_key: %w", c.ID, err)
-			}
-			pa.EncryptionMasterKey = k
-		}
-		for _, w := range c.Webhooks {
-			pa.Webhooks = append(pa.Webhooks, pusher.Webhook{URL: w.URL, Events: w.Events})
-		}
-		out = append(out, pa)
-	}
-	return out, nil
+	return nil, checkBackplaneName(e.cfg.Realtime.Backplane)
 }
 
 // registerRealtimeMetrics exposes the hub's counters to Prometheus.

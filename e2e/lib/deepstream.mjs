@@ -18,7 +18,7 @@ export const allowAll = {
 };
 
 /**
- * httpAuth returns the deepstream `auth` entry SPEC §5 tells operators to use,
+ * httpAuth returns the deepstream `auth` entry the README ("Answering brokers") tells operators to use,
  * pointing at endpointUrl (e.g. `${gatehouse.url}/webhooks/deepstream`).
  */
 export function httpAuth(endpointUrl, options = {}) {

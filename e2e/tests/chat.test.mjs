@@ -1,4 +1,4 @@
-// The demo chat of `gatehouse dev` (SPEC §1) in Chromium: two browser
+// The demo chat of `gatehouse dev` (README, "Hosting the realtime layer") in Chromium: two browser
 // profiles, one logged in through the dev identity provider and one
 // anonymous, see each other present, exchange messages and likes; a logout
 // drops the user from the other's member list.

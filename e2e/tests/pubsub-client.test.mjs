@@ -1,5 +1,5 @@
 // realtime-pubsub-client 1.0 (unmodified) against Gatehouse's JWT-topic
-// protocol (SPEC §8): session start, publish with ack, refused publish and
+// protocol (README, "Hosting the realtime layer"): session start, publish with ack, refused publish and
 // subscribe, token expiry and in-band refresh, and delivery across
 // protocols with pusher-js and the pusher SDK.
 //

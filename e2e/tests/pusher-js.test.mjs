@@ -1,7 +1,7 @@
 // pusher-js 8 (the Node build, unmodified) against the Pusher protocol 7
-// server Gatehouse hosts (SPEC §7), with channel authorization and user
+// server Gatehouse hosts (README, "Hosting the realtime layer"), with channel authorization and user
 // authentication from Gatehouse's own /pusher/auth and /pusher/user-auth
-// deciding by the dev policy (SPEC §1, §6).
+// deciding by the dev policy (README, "Policy").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import PusherJS from 'pusher-js';

@@ -1,5 +1,5 @@
 // The `pusher` server SDK 5.3 (unmodified) against Gatehouse's Pusher HTTP
-// API (SPEC §3): events, batch events, channel and user queries, and signed
+// API (README, "Hosting the realtime layer"): events, batch events, channel and user queries, and signed
 // requests with a wrong secret refused. pusher-js clients receive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // Several gatehouse nodes on one redis-server (realtime.backplane: redis):
-// events, presence and revocation cross nodes (SPEC §2, §7, §9).
+// events, presence and revocation cross nodes (README, "Several nodes").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import PusherJS from 'pusher-js';

@@ -1,8 +1,9 @@
 // Login sessions across several gatehouse nodes on one redis-server
 // (realtime.backplane: redis): a session too large for its cookie, made on
 // node A, is good on node B; a back-channel logout that reaches node B ends
-// that session everywhere: its cookie, its tokens and its sockets (SPEC §3,
-// §9).
+// that session everywhere: its cookie, its tokens and its sockets; and a
+// logout on a node that hosts no apps closes the session's sockets on the
+// nodes that do (README, "Logging people in" and "Several nodes").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -12,8 +13,11 @@ import { startOidcProvider, defaultAccounts } from '../lib/oidc.mjs';
 import { freePort } from '../lib/free-port.mjs';
 import { makeTempDir } from '../lib/proc.mjs';
 import { CookieJar, location } from '../lib/http.mjs';
-import { pusherAuth, refusedTopicSocket, topicSocket } from '../lib/realtime.mjs';
-import { withTimeout } from '../lib/wait.mjs';
+import PusherJS from 'pusher-js';
+import {
+  pusherAuth, pusherJsOptions, refusedTopicSocket, releaseCloseTimer, topicSocket,
+} from '../lib/realtime.mjs';
+import { waitForEvent, withTimeout } from '../lib/wait.mjs';
 
 const app = { id: 'sessions', key: 'sessions-key', secret: 'sessions-secret-0123456789' };
 
@@ -32,8 +36,10 @@ const accounts = {
  * cluster starts redis-server, oidc-provider and two `gatehouse serve` nodes
  * on that Redis with the same session keys, signing keys and public URL
  * (node A's). The provider sends back-channel logout tokens to node B only.
+ * With appsOnA false, node A hosts no apps (`apps: []`): it only logs
+ * people in and out.
  */
-async function cluster(t) {
+async function cluster(t, { appsOnA = true } = {}) {
   const redis = await startRedis({ t });
   const [portA, portB] = [await freePort(), await freePort()];
   const publicURL = `http://127.0.0.1:${portA}`;
@@ -63,7 +69,7 @@ async function cluster(t) {
     realtime: { backplane: 'redis', redis: { url: redis.url } },
   };
   // One at a time: the first node generates the signing keys the other loads.
-  const a = await startGatehouse({ t, args: ['serve'], port: portA, config });
+  const a = await startGatehouse({ t, args: ['serve'], port: portA, config: appsOnA ? config : { ...config, apps: [] } });
   const b = await startGatehouse({ t, args: ['serve'], port: portB, config });
   return { redis, idp, a, b };
 }
@@ -154,4 +160,40 @@ test('a session kept server-side on node A is whole on node B; a back-channel lo
     assert.doesNotMatch(gh.output(), /panic/);
   }
   assert.match(b.output(), /back-channel logout/);
+});
+
+test('a logout on a node that hosts no apps closes the session\'s sockets on the other nodes within 1 s', async (t) => {
+  const { a, b, idp } = await cluster(t, { appsOnA: false });
+  const { cookie } = await login(a, idp, 'grace');
+  const origin = a.url;
+  const minted = await token(a, cookie, origin);
+  assert.equal(minted.status, 200, `node A /token: ${await minted.clone().text()}`);
+  const { access_token: tok } = await minted.json();
+  assert.equal((await pusherAuth(a, tok, 'private-x')).status, 404, 'node A hosts no apps');
+
+  // On node B: a topic socket opened with the token, and a pusher-js socket
+  // whose private channel B's /pusher/auth authorized with it.
+  const topic = await topicSocket(b, tok, app.id);
+  const pusher = new PusherJS(app.key, pusherJsOptions(b, tok));
+  t.after(() => pusher.disconnect());
+  await waitForEvent(pusher.connection, 'connected', 5000);
+  await waitForEvent(pusher.subscribe('private-x'), 'pusher:subscription_succeeded', 5000);
+  const pusherClosed = new Promise((resolve) => {
+    pusher.connection.bind('state_change', ({ current }) => { if (current !== 'connected') resolve(Date.now()); });
+  });
+
+  const res = await fetch(`${a.url}/auth/logout`, {
+    method: 'POST', redirect: 'manual',
+    headers: { cookie, origin, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ return_to: '/' }),
+  });
+  const loggedOut = Date.now();
+  assert.ok(res.status >= 300 && res.status < 400, `logout on node A: ${res.status}`);
+  const [tc, pAt] = await withTimeout(Promise.all([topic.closed, pusherClosed]), 1000,
+    'sockets on node B closed after the logout on node A');
+  assert.equal(tc.code, 4003);
+  assert.ok(tc.at - loggedOut <= 1000 && pAt - loggedOut <= 1000);
+  releaseCloseTimer(pusher.connection.connection?.transport?.socket);
+  assert.equal((await pusherAuth(b, tok, 'private-x')).status, 401, 'node B refuses the token');
+  for (const gh of [a, b]) assert.doesNotMatch(gh.output(), /panic/);
 });

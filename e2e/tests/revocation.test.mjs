@@ -1,4 +1,4 @@
-// Revocation (SPEC §9): a login session's sockets, on both hosted
+// Revocation (README, "Logging people in"): a login session's sockets, on both hosted
 // protocols, close within 1 s of POST /auth/logout, and the session's
 // tokens are refused afterwards.
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// The token foundation (SPEC §1 dev, §3 endpoints and errors, §4 tokens):
+// The token foundation (README: "Quick start", "HTTP endpoints", "Tokens"):
 // anonymous tokens from `gatehouse dev`, verified by an outside JOSE library
 // against the published JWKS, and keys that survive a restart.
 import { test } from 'node:test';
@@ -53,7 +53,7 @@ function checkAnonymousClaims(gh, payload) {
   assert.deepEqual(payload.groups, []);
   assert.ok(Array.isArray(payload.permissions), 'permissions is an array');
   for (const p of payload.permissions) assert.match(p, PERMISSION);
-  // dev's default policy lets anonymous callers read public-* (SPEC §2 example).
+  // dev's default policy lets anonymous callers read public-* (README, "Configuration reference").
   assert.ok(payload.permissions.includes('realtime:subscriber:read:topic:public-*'), JSON.stringify(payload.permissions));
   assert.equal(typeof payload.jti, 'string');
   assert.ok(Buffer.from(payload.jti, 'base64url').length >= 16 || payload.jti.length >= 32, 'jti has 128 random bits');

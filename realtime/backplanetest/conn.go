@@ -67,7 +67,7 @@ func (c *Conn) None(t *testing.T) {
 }
 
 // Disconnected waits for the connection to be disconnected for want, within
-// 1 s (SPEC §9).
+// 1 s (README, "Hosting the realtime layer").
 func (c *Conn) Disconnected(t *testing.T, want realtime.Reason) {
 	t.Helper()
 	select {

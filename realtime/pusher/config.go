@@ -1,47 +1,19 @@
 package pusher
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/apps"
+	"gatehouse/pusherproto"
 )
-
-// App is one hosted Pusher app.
-type App struct {
-	// ID names the app in the HTTP API (/apps/{id}).
-	ID string
-	// Key is public; clients connect to /app/{key}.
-	Key string
-	// Secret signs channel authorizations, API requests and webhooks.
-	Secret string
-	// ClientEvents allows client-* events on private and presence channels.
-	ClientEvents bool
-	// EncryptionMasterKey (32 bytes) enables private-encrypted- channels.
-	EncryptionMasterKey []byte
-	// ClientSourceAddress limits who may open sockets: up to 10 CIDRs or
-	// IPs, "!" excludes; empty allows everyone.
-	ClientSourceAddress []string
-	// AdminSourceAddress limits who may call the HTTP API, same syntax.
-	AdminSourceAddress []string
-	// Webhooks receive channel and member events.
-	Webhooks []Webhook
-}
-
-// Webhook is an endpoint of the app and the events it wants
-// (channel_occupied, channel_vacated, member_added, member_removed,
-// client_event).
-type Webhook struct {
-	URL    string
-	Events []string
-}
 
 // Config configures a Server.
 type Config struct {
-	// Apps are the hosted apps; at least one.
-	Apps []App
+	// Apps are the hosted apps (decoded and validated by apps.New); at
+	// least one.
+	Apps *apps.Set
 	// ActivityTimeout is announced to clients and drives the server's own
 	// ping [120s].
 	ActivityTimeout time.Duration
@@ -69,35 +41,9 @@ type Config struct {
 	Now func() time.Time
 }
 
-var validWebhookEvents = map[string]bool{
-	"channel_occupied": true, "channel_vacated": true, "member_added": true,
-	"member_removed": true, "client_event": true,
-}
-
 func (cfg *Config) validate() error {
-	if len(cfg.Apps) == 0 {
-		return errors.New("pusher: no apps")
-	}
-	ids, keys := map[string]bool{}, map[string]bool{}
-	for i, a := range cfg.Apps {
-		switch {
-		case a.ID == "" || a.Key == "" || a.Secret == "":
-			return fmt.Errorf("pusher: apps[%d]: id, key and secret are required", i)
-		case ids[a.ID]:
-			return fmt.Errorf("pusher: apps[%d]: duplicate id %q", i, a.ID)
-		case keys[a.Key]:
-			return fmt.Errorf("pusher: apps[%d]: duplicate key", i)
-		case len(a.EncryptionMasterKey) != 0 && len(a.EncryptionMasterKey) != 32:
-			return fmt.Errorf("pusher: apps[%d]: encryption_master_key must be 32 bytes", i)
-		}
-		ids[a.ID], keys[a.Key] = true, true
-		for _, w := range a.Webhooks {
-			for _, e := range w.Events {
-				if !validWebhookEvents[e] {
-					return fmt.Errorf("pusher: apps[%d]: unknown webhook event %q", i, e)
-				}
-			}
-		}
+	if cfg.Apps == nil || cfg.Apps.Len() == 0 {
+		return fmt.Errorf("pusher: %w", apps.ErrNoApps)
 	}
 	if cfg.ActivityTimeout <= 0 {
 		cfg.ActivityTimeout = 120 * time.Second
@@ -131,29 +77,10 @@ func (cfg *Config) validate() error {
 	return nil
 }
 
-// app is an App ready for use.
-type app struct {
-	App
-	clientRules rules
-	adminRules  rules
-}
-
-// Channel name prefixes with a meaning.
-const (
-	prefixPrivate     = "private-"
-	prefixPresence    = "presence-"
-	prefixEncrypted   = "private-encrypted-"
-	prefixServerToUsr = "#server-to-user-"
-)
-
-func isPrivate(ch string) bool  { return len(ch) >= 8 && ch[:8] == prefixPrivate }
-func isPresence(ch string) bool { return len(ch) >= 9 && ch[:9] == prefixPresence }
-func isEncrypted(ch string) bool {
-	return len(ch) >= len(prefixEncrypted) && ch[:len(prefixEncrypted)] == prefixEncrypted
-}
+func isPresence(ch string) bool { return pusherproto.TypeOf(ch) == pusherproto.Presence }
 
 // validChannel checks a channel name as Pusher does; a server-to-user
 // channel may carry any user id (subjects such as "auth0|42").
 func validChannel(ch string) bool {
-	return pushersig.ValidChannelName(ch) || pushersig.ValidServerToUserChannel(ch)
+	return pusherproto.ValidChannelName(ch) || pusherproto.ValidServerToUserChannel(ch)
 }

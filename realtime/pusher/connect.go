@@ -22,7 +22,7 @@ func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appKey, 
 		s.log.DebugContext(r.Context(), "pusher: upgrade failed", "err", err)
 		return
 	}
-	a := s.byKey[appKey]
+	a := s.apps.ByKey(appKey)
 	switch {
 	case a == nil:
 		s.refuse(c, CodeAppNotFound, "App key "+appKey+" not in this cluster")
@@ -30,7 +30,7 @@ func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appKey, 
 	case !protocolSupported(r.URL.Query().Get("protocol")):
 		s.refuse(c, CodeProtocolVersion, "Unsupported protocol version")
 		return
-	case !a.clientRules.allows(clientIP):
+	case !a.ClientAllowed(clientIP):
 		s.log.InfoContext(r.Context(), "pusher: source address refused", "app", a.ID, "ip", clientIP)
 		s.refuse(c, CodeUnauthorized, "Source address refused")
 		return

@@ -12,11 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/apps"
+	"gatehouse/internal/httpx"
+	"gatehouse/pusherproto"
 	"gatehouse/realtime"
 	"gatehouse/realtime/internal/wstest"
 	"gatehouse/realtime/memory"
 	"gatehouse/realtime/pusher"
+	"gatehouse/revocation"
 )
 
 const (
@@ -26,24 +29,36 @@ const (
 )
 
 type env struct {
-	t   *testing.T
-	hub *realtime.Hub
-	srv *pusher.Server
-	ts  *httptest.Server
+	t    *testing.T
+	revs *revocation.Memory
+	hub  *realtime.Hub
+	srv  *pusher.Server
+	ts   *httptest.Server
 }
 
 type envOpts struct {
+	// app changes the one app before apps.New; cfg the rest of the config.
+	app    func(*apps.App)
 	cfg    func(*pusher.Config)
 	limits realtime.Limits
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
-	hub, err := realtime.New(context.Background(), realtime.Config{Limits: o.limits}, memory.New(memory.Config{}), nil)
+	revs := revocation.NewMemory(nil)
+	hub, err := realtime.New(context.Background(), realtime.Config{Limits: o.limits}, memory.New(memory.Config{}), revs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := pusher.Config{Apps: []pusher.App{{ID: appID, Key: appKey, Secret: appSecret, ClientEvents: true}}}
+	a := apps.App{ID: appID, Key: appKey, Secret: appSecret, ClientEvents: true}
+	if o.app != nil {
+		o.app(&a)
+	}
+	set, err := apps.New(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := pusher.Config{Apps: set}
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
@@ -58,16 +73,9 @@ func newEnv(t *testing.T, o envOpts) *env {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		return host
 	}
-	api := srv.Handler(clientIP)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if key, ok := strings.CutPrefix(r.URL.Path, "/app/"); ok {
-			srv.ServeWebSocket(w, r, key, clientIP(r))
-			return
-		}
-		api.ServeHTTP(w, r)
-	}))
+	ts := httptest.NewServer(httpx.Mux(srv.Routes(), clientIP))
 	t.Cleanup(func() { ts.Close(); _ = srv.Close(); _ = hub.Close() })
-	return &env{t: t, hub: hub, srv: srv, ts: ts}
+	return &env{t: t, revs: revs, hub: hub, srv: srv, ts: ts}
 }
 
 func (e *env) wsURL(key string) string {
@@ -150,7 +158,7 @@ func (c *client) subscribe(channel, channelData string) {
 	c.t.Helper()
 	d := map[string]string{"channel": channel}
 	if strings.HasPrefix(channel, "private-") || strings.HasPrefix(channel, "presence-") {
-		d["auth"] = pushersig.ChannelAuth(appKey, appSecret, c.socketID, channel, channelData)
+		d["auth"] = pusherproto.ChannelAuth(appKey, appSecret, c.socketID, channel, channelData)
 	}
 	if channelData != "" {
 		d["channel_data"] = channelData
@@ -168,7 +176,7 @@ func (c *client) sync() {
 // api signs and sends an HTTP API request.
 func (e *env) api(method, path string, params url.Values, body []byte, mutate func(url.Values)) (int, map[string]any) {
 	e.t.Helper()
-	q := pushersig.SignedQuery(appKey, appSecret, method, path, params, body, time.Now())
+	q := pusherproto.SignedQuery(appKey, appSecret, method, path, params, body, time.Now())
 	if mutate != nil {
 		mutate(q)
 	}

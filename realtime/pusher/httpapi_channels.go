@@ -1,6 +1,9 @@
 package pusher
 
 import (
+	"gatehouse/apps"
+	"gatehouse/internal/httpx"
+	"gatehouse/pusherproto"
 	"net/http"
 	"strings"
 )
@@ -16,14 +19,14 @@ func (s *Server) ServeChannels(w http.ResponseWriter, r *http.Request, appID, cl
 	q := r.URL.Query()
 	prefix := q.Get("filter_by_prefix")
 	info := splitInfo(q.Get("info"))
-	if info["user_count"] && !strings.HasPrefix(prefix, prefixPresence) {
-		apiError(w, http.StatusBadRequest, "invalid_request", "user_count requires filter_by_prefix=presence-")
+	if info["user_count"] && !strings.HasPrefix(prefix, pusherproto.PrefixPresence) {
+		httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, "user_count requires filter_by_prefix=presence-")
 		return
 	}
 	counts, err := s.hub.Channels(r.Context(), a.ID, prefix)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "pusher: api channels", "app", a.ID, "err", err)
-		apiError(w, http.StatusInternalServerError, "server_error", "channels unavailable")
+		httpx.WriteError(w, http.StatusInternalServerError, httpx.CodeServerError, "channels unavailable")
 		return
 	}
 	out := make(map[string]map[string]int, len(counts))
@@ -35,14 +38,14 @@ func (s *Server) ServeChannels(w http.ResponseWriter, r *http.Request, appID, cl
 		if info["user_count"] {
 			ms, err := s.hub.Members(r.Context(), a.ID, name)
 			if err != nil {
-				apiError(w, http.StatusInternalServerError, "server_error", "channels unavailable")
+				httpx.WriteError(w, http.StatusInternalServerError, httpx.CodeServerError, "channels unavailable")
 				return
 			}
 			attrs["user_count"] = len(ms)
 		}
 		out[name] = attrs
 	}
-	writeJSON(w, map[string]any{"channels": out})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"channels": out})
 }
 
 // ServeChannel serves GET /apps/{id}/channels/{name}: occupied, and
@@ -53,25 +56,25 @@ func (s *Server) ServeChannel(w http.ResponseWriter, r *http.Request, appID, nam
 		return
 	}
 	if !validChannel(name) {
-		apiError(w, http.StatusBadRequest, "invalid_request", "invalid channel name")
+		httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, "invalid channel name")
 		return
 	}
 	attrs, status, msg := s.channelAttrs(r, a, name, r.URL.Query().Get("info"))
 	if status != 0 {
-		apiError(w, status, "invalid_request", msg)
+		httpx.WriteError(w, status, httpx.CodeInvalidRequest, msg)
 		return
 	}
 	n, err := s.hub.Occupancy(r.Context(), a.ID, name)
 	if err != nil {
-		apiError(w, http.StatusInternalServerError, "server_error", "channel unavailable")
+		httpx.WriteError(w, http.StatusInternalServerError, httpx.CodeServerError, "channel unavailable")
 		return
 	}
 	attrs["occupied"] = n > 0
-	writeJSON(w, attrs)
+	httpx.WriteJSON(w, http.StatusOK, attrs)
 }
 
 // channelAttrs computes the info attributes of one channel.
-func (s *Server) channelAttrs(r *http.Request, a *app, name, infoParam string) (map[string]any, int, string) {
+func (s *Server) channelAttrs(r *http.Request, a *apps.App, name, infoParam string) (map[string]any, int, string) {
 	info := splitInfo(infoParam)
 	attrs := map[string]any{}
 	if info["user_count"] {
@@ -102,12 +105,12 @@ func (s *Server) ServeChannelUsers(w http.ResponseWriter, r *http.Request, appID
 		return
 	}
 	if !isPresence(name) || !validChannel(name) {
-		apiError(w, http.StatusBadRequest, "invalid_request", "users are only available for presence channels")
+		httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, "users are only available for presence channels")
 		return
 	}
 	ms, err := s.hub.Members(r.Context(), a.ID, name)
 	if err != nil {
-		apiError(w, http.StatusInternalServerError, "server_error", "channel unavailable")
+		httpx.WriteError(w, http.StatusInternalServerError, httpx.CodeServerError, "channel unavailable")
 		return
 	}
 	type user struct {
@@ -117,7 +120,7 @@ func (s *Server) ServeChannelUsers(w http.ResponseWriter, r *http.Request, appID
 	for _, m := range ms {
 		users = append(users, user{m.UserID})
 	}
-	writeJSON(w, map[string]any{"users": users})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"users": users})
 }
 
 // ServeTerminateUser serves POST /apps/{id}/users/{uid}/terminate_connections:
@@ -128,13 +131,13 @@ func (s *Server) ServeTerminateUser(w http.ResponseWriter, r *http.Request, appI
 		return
 	}
 	if userID == "" {
-		apiError(w, http.StatusBadRequest, "invalid_request", "user id is required")
+		httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, "user id is required")
 		return
 	}
 	if err := s.hub.TerminateUser(r.Context(), a.ID, userID); err != nil {
 		s.log.ErrorContext(r.Context(), "pusher: terminate user", "app", a.ID, "err", err)
-		apiError(w, http.StatusInternalServerError, "server_error", "could not terminate connections")
+		httpx.WriteError(w, http.StatusInternalServerError, httpx.CodeServerError, "could not terminate connections")
 		return
 	}
-	writeJSON(w, struct{}{})
+	httpx.WriteJSON(w, http.StatusOK, struct{}{})
 }

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"strings"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/apps"
+	"gatehouse/internal/httpx"
+	"gatehouse/pusherproto"
 	"gatehouse/realtime"
 )
 
@@ -35,23 +37,23 @@ func (s *Server) ServeEvents(w http.ResponseWriter, r *http.Request, appID, clie
 	}
 	var ev apiEvent
 	if err := json.Unmarshal(body, &ev); err != nil {
-		apiError(w, http.StatusBadRequest, "invalid_request", "body is not a JSON event")
+		httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, "body is not a JSON event")
 		return
 	}
 	if ev.Channel != "" {
 		ev.Channels = append(ev.Channels, ev.Channel)
 	}
 	if status, msg := s.checkEvent(&ev, maxEventChannels); status != 0 {
-		apiError(w, status, "invalid_request", msg)
+		httpx.WriteError(w, status, httpx.CodeInvalidRequest, msg)
 		return
 	}
 	info, ok := s.publishEvent(w, r, a, ev)
 	switch {
 	case !ok:
 	case info == nil:
-		writeJSON(w, struct{}{})
+		httpx.WriteJSON(w, http.StatusOK, struct{}{})
 	default:
-		writeJSON(w, map[string]any{"channels": info})
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"channels": info})
 	}
 }
 
@@ -66,11 +68,11 @@ func (s *Server) ServeBatchEvents(w http.ResponseWriter, r *http.Request, appID,
 		Batch []apiEvent `json:"batch"`
 	}
 	if err := json.Unmarshal(body, &b); err != nil {
-		apiError(w, http.StatusBadRequest, "invalid_request", "body is not a JSON batch")
+		httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, "body is not a JSON batch")
 		return
 	}
 	if len(b.Batch) == 0 || len(b.Batch) > maxBatchEvents {
-		apiError(w, http.StatusBadRequest, "invalid_request", "a batch holds 1 to 10 events")
+		httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, "a batch holds 1 to 10 events")
 		return
 	}
 	for i := range b.Batch {
@@ -79,7 +81,7 @@ func (s *Server) ServeBatchEvents(w http.ResponseWriter, r *http.Request, appID,
 			ev.Channels = []string{ev.Channel}
 		}
 		if status, msg := s.checkEvent(ev, 1); status != 0 {
-			apiError(w, status, "invalid_request", msg)
+			httpx.WriteError(w, status, httpx.CodeInvalidRequest, msg)
 			return
 		}
 	}
@@ -97,10 +99,10 @@ func (s *Server) ServeBatchEvents(w http.ResponseWriter, r *http.Request, appID,
 		}
 	}
 	if withInfo {
-		writeJSON(w, map[string]any{"batch": results})
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"batch": results})
 		return
 	}
-	writeJSON(w, struct{}{})
+	httpx.WriteJSON(w, http.StatusOK, struct{}{})
 }
 
 // checkEvent validates an event, returning an HTTP status and message.
@@ -114,7 +116,7 @@ func (s *Server) checkEvent(ev *apiEvent, maxChannels int) (int, string) {
 		return http.StatusBadRequest, "channel or channels is required"
 	case len(ev.Channels) > maxChannels:
 		return http.StatusBadRequest, "too many channels"
-	case ev.SocketID != "" && !pushersig.ValidSocketID(ev.SocketID):
+	case ev.SocketID != "" && !pusherproto.ValidSocketID(ev.SocketID):
 		return http.StatusBadRequest, "socket_id is malformed"
 	}
 	userCount := splitInfo(ev.Info)["user_count"]
@@ -135,14 +137,14 @@ func (s *Server) checkEvent(ev *apiEvent, maxChannels int) (int, string) {
 // publishEvent publishes ev on its channels and returns the info the caller
 // asked for (nil when none). On failure it writes the error and returns
 // false.
-func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request, a *app, ev apiEvent) (map[string]map[string]any, bool) {
+func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request, a *apps.App, ev apiEvent) (map[string]map[string]any, bool) {
 	ctx := r.Context()
 	data := dataString(bytes.TrimSpace(ev.Data))
 	for _, ch := range ev.Channels {
 		msg := realtime.Message{App: a.ID, Channel: ch, Name: ev.Name, Data: data, Except: ev.SocketID}
 		if err := s.hub.Publish(ctx, msg); err != nil {
 			s.log.ErrorContext(ctx, "pusher: api publish", "app", a.ID, "channel", ch, "err", err)
-			apiError(w, http.StatusInternalServerError, "server_error", "the event could not be published")
+			httpx.WriteError(w, http.StatusInternalServerError, httpx.CodeServerError, "the event could not be published")
 			return nil, false
 		}
 	}
@@ -153,7 +155,7 @@ func (s *Server) publishEvent(w http.ResponseWriter, r *http.Request, a *app, ev
 	for _, ch := range ev.Channels {
 		attrs, status, msg := s.channelAttrs(r, a, ch, ev.Info)
 		if status != 0 {
-			apiError(w, status, "invalid_request", msg)
+			httpx.WriteError(w, status, httpx.CodeInvalidRequest, msg)
 			return nil, false
 		}
 		info[ch] = attrs

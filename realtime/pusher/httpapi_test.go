@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/apps"
+	"gatehouse/pusherproto"
 	"gatehouse/realtime/internal/wstest"
-	"gatehouse/realtime/pusher"
 )
 
 func TestAPIRequestChecks(t *testing.T) {
@@ -24,15 +24,15 @@ func TestAPIRequestChecks(t *testing.T) {
 	}{
 		{name: "good", status: 200},
 		{name: "wrong secret", status: 401, mutate: func(q url.Values) {
-			q.Set("auth_signature", pushersig.SignRequest("wrong", "POST", "/apps/chat/events", q))
+			q.Set("auth_signature", pusherproto.SignRequest("wrong", "POST", "/apps/chat/events", q))
 		}},
 		{name: "stale timestamp", status: 401, mutate: func(q url.Values) {
 			q.Set("auth_timestamp", fmt.Sprint(time.Now().Add(-11*time.Minute).Unix()))
-			q.Set("auth_signature", pushersig.SignRequest(appSecret, "POST", "/apps/chat/events", q))
+			q.Set("auth_signature", pusherproto.SignRequest(appSecret, "POST", "/apps/chat/events", q))
 		}},
 		{name: "bad body_md5", status: 401, mutate: func(q url.Values) {
-			q.Set("body_md5", pushersig.BodyMD5([]byte("other")))
-			q.Set("auth_signature", pushersig.SignRequest(appSecret, "POST", "/apps/chat/events", q))
+			q.Set("body_md5", pusherproto.BodyMD5([]byte("other")))
+			q.Set("auth_signature", pusherproto.SignRequest(appSecret, "POST", "/apps/chat/events", q))
 		}},
 		{name: "wrong key", status: 401, mutate: func(q url.Values) { q.Set("auth_key", "other") }},
 		{name: "unknown app", path: "/apps/nope/events", status: 404},
@@ -60,7 +60,7 @@ func TestAPIRequestChecks(t *testing.T) {
 }
 
 func TestAPIAdminSourceAddress(t *testing.T) {
-	e := newEnv(t, envOpts{cfg: func(c *pusher.Config) { c.Apps[0].AdminSourceAddress = []string{"10.0.0.0/8"} }})
+	e := newEnv(t, envOpts{app: func(a *apps.App) { a.AdminSourceAddress = []string{"10.0.0.0/8"} }})
 	status, _ := e.api("GET", "/apps/"+appID+"/channels", nil, nil, nil)
 	if status != 401 {
 		t.Fatalf("status %d from outside admin_source_address", status)
@@ -168,12 +168,12 @@ func FuzzAPIQuery(f *testing.F) {
 		if err != nil {
 			return
 		}
-		s := pushersig.StringToSign(method, "/apps/1/channels", q)
+		s := pusherproto.StringToSign(method, "/apps/1/channels", q)
 		if strings.Count(s, "\n") < 2 {
 			t.Fatalf("string to sign lost its structure: %q", s)
 		}
-		if pushersig.VerifyRequest("k", "s", method, "/apps/1/channels", q, nil, time.Unix(1, 0)) == nil &&
-			q.Get("auth_signature") != pushersig.SignRequest("s", method, "/apps/1/channels", q) {
+		if pusherproto.VerifyRequest("k", "s", method, "/apps/1/channels", q, nil, time.Unix(1, 0)) == nil &&
+			q.Get("auth_signature") != pusherproto.SignRequest("s", method, "/apps/1/channels", q) {
 			t.Fatalf("accepted a forged query %q", rawQuery)
 		}
 	})

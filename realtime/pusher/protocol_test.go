@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/apps"
+	"gatehouse/pusherproto"
 	"gatehouse/realtime"
 	"gatehouse/realtime/internal/wstest"
 	"gatehouse/realtime/pusher"
@@ -51,9 +52,9 @@ func TestRefusals(t *testing.T) {
 		{name: "unknown app key", key: "nope", code: 4001},
 		{name: "protocol too old", key: appKey, query: "?protocol=4", code: 4007},
 		{name: "source address outside", key: appKey, ip: "192.0.2.7", code: 4009,
-			opts: envOpts{cfg: func(c *pusher.Config) { c.Apps[0].ClientSourceAddress = []string{"198.51.100.0/24"} }}},
+			opts: envOpts{app: func(a *apps.App) { a.ClientSourceAddress = []string{"198.51.100.0/24"} }}},
 		{name: "source address excluded", key: appKey, ip: "198.51.100.9", code: 4009,
-			opts: envOpts{cfg: func(c *pusher.Config) { c.Apps[0].ClientSourceAddress = []string{"0.0.0.0/0", "!198.51.100.9"} }}},
+			opts: envOpts{app: func(a *apps.App) { a.ClientSourceAddress = []string{"0.0.0.0/0", "!198.51.100.9"} }}},
 		{name: "over capacity", key: appKey, code: 4100, before: 1, opts: envOpts{limits: realtime.Limits{MaxConnections: 1}}},
 	}
 	for _, tt := range tests {
@@ -79,7 +80,7 @@ func TestRefusals(t *testing.T) {
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestSourceAddressAllowed(t *testing.T) {
-	e := newEnv(t, envOpts{cfg: func(c *pusher.Config) { c.Apps[0].ClientSourceAddress = []string{"198.51.100.0/24", "!198.51.100.9"} }})
+	e := newEnv(t, envOpts{app: func(a *apps.App) { a.ClientSourceAddress = []string{"198.51.100.0/24", "!198.51.100.9"} }})
 	c := wstest.Dial(t, e.wsURL(appKey), wstest.Options{Header: http.Header{"X-Test-Client-Ip": {"198.51.100.8"}}})
 	if raw := c.ReadText(t); !strings.Contains(raw, "connection_established") {
 		t.Fatalf("got %s", raw)
@@ -131,12 +132,12 @@ func TestPrivateChannelAuth(t *testing.T) {
 
 	bad := []map[string]string{
 		{"channel": "private-a", "auth": appKey + ":" + strings.Repeat("0", 64)},
-		{"channel": "private-a", "auth": pushersig.ChannelAuth(appKey, "wrong-secret", c.socketID, "private-a", "")},
-		{"channel": "private-a", "auth": pushersig.ChannelAuth(appKey, appSecret, "1.1", "private-a", "")},
+		{"channel": "private-a", "auth": pusherproto.ChannelAuth(appKey, "wrong-secret", c.socketID, "private-a", "")},
+		{"channel": "private-a", "auth": pusherproto.ChannelAuth(appKey, appSecret, "1.1", "private-a", "")},
 		{"channel": "private-a"},
-		{"channel": "presence-a", "auth": pushersig.ChannelAuth(appKey, appSecret, c.socketID, "presence-a", `{"user_id":"1"}`), "channel_data": `{"user_id":"2"}`},
+		{"channel": "presence-a", "auth": pusherproto.ChannelAuth(appKey, appSecret, c.socketID, "presence-a", `{"user_id":"1"}`), "channel_data": `{"user_id":"2"}`},
 		{"channel": "#server-to-user-1"},
-		{"channel": "private-encrypted-x", "auth": pushersig.ChannelAuth(appKey, appSecret, c.socketID, "private-encrypted-x", "")},
+		{"channel": "private-encrypted-x", "auth": pusherproto.ChannelAuth(appKey, appSecret, c.socketID, "private-encrypted-x", "")},
 	}
 	for _, d := range bad {
 		c.send("pusher:subscribe", "", d)
@@ -157,7 +158,7 @@ func TestPrivateChannelAuth(t *testing.T) {
 }
 
 func TestEncryptedChannelWithMasterKey(t *testing.T) {
-	e := newEnv(t, envOpts{cfg: func(c *pusher.Config) { c.Apps[0].EncryptionMasterKey = make([]byte, 32) }})
+	e := newEnv(t, envOpts{app: func(a *apps.App) { a.EncryptionMasterKey = make([]byte, 32) }})
 	c := e.connect(t, wstest.Options{})
 	c.subscribe("private-encrypted-x", "")
 	c.expect("pusher_internal:subscription_succeeded")
@@ -268,7 +269,7 @@ func TestClientEvents(t *testing.T) {
 }
 
 func TestClientEventsDisabled(t *testing.T) {
-	e := newEnv(t, envOpts{cfg: func(c *pusher.Config) { c.Apps[0].ClientEvents = false }})
+	e := newEnv(t, envOpts{app: func(a *apps.App) { a.ClientEvents = false }})
 	a := e.connect(t, wstest.Options{})
 	a.subscribe("private-chat", "")
 	a.expect("pusher_internal:subscription_succeeded")
@@ -311,7 +312,7 @@ func TestSigninAndTerminate(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	a := e.connect(t, wstest.Options{})
 	userData := `{"id":"12345","name":"Ada"}`
-	a.send("pusher:signin", "", map[string]string{"auth": pushersig.UserAuth(appKey, appSecret, a.socketID, userData), "user_data": userData})
+	a.send("pusher:signin", "", map[string]string{"auth": pusherproto.UserAuth(appKey, appSecret, a.socketID, userData), "user_data": userData})
 	var d struct {
 		UserData string `json:"user_data"`
 	}
@@ -337,7 +338,7 @@ func TestSigninAndTerminate(t *testing.T) {
 func TestSigninBadSignature(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	a := e.connect(t, wstest.Options{})
-	a.send("pusher:signin", "", map[string]string{"auth": pushersig.UserAuth(appKey, "wrong", a.socketID, `{"id":"1"}`), "user_data": `{"id":"1"}`})
+	a.send("pusher:signin", "", map[string]string{"auth": pusherproto.UserAuth(appKey, "wrong", a.socketID, `{"id":"1"}`), "user_data": `{"id":"1"}`})
 	if code, _, _ := a.ExpectClose(t); code != 4009 {
 		t.Fatalf("close %d", code)
 	}
@@ -351,7 +352,7 @@ func TestRevokedSessionClosesSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if err := e.hub.RevokeSession(ctx, "sid-42"); err != nil {
+	if err := e.revs.Revoke(ctx, "sid-42", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	code, _, before := a.ExpectClose(t)
@@ -391,7 +392,7 @@ func TestServerToUserWithProviderSubject(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	a := e.connect(t, wstest.Options{})
 	userData := `{"id":"auth0|42"}`
-	a.send("pusher:signin", "", map[string]string{"auth": pushersig.UserAuth(appKey, appSecret, a.socketID, userData), "user_data": userData})
+	a.send("pusher:signin", "", map[string]string{"auth": pusherproto.UserAuth(appKey, appSecret, a.socketID, userData), "user_data": userData})
 	a.expect("pusher:signin_success")
 	a.subscribe("#server-to-user-auth0|43", "")
 	a.expect("pusher:subscription_error")

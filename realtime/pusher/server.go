@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
+	"gatehouse/apps"
+	"gatehouse/internal/httpx"
 	"gatehouse/realtime"
 	"gatehouse/realtime/wsconn"
 )
@@ -28,8 +31,7 @@ type Server struct {
 	hub   *realtime.Hub
 	log   *slog.Logger
 	tr    *wsconn.Transport
-	byKey map[string]*app
-	byID  map[string]*app
+	apps  *apps.Set
 	hooks *webhooks
 
 	mu       sync.Mutex
@@ -52,24 +54,10 @@ func New(cfg Config, hub *realtime.Hub, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, hub: hub, log: log,
-		byKey:    make(map[string]*app),
-		byID:     make(map[string]*app),
+		apps:     cfg.Apps,
 		sessions: make(map[*session]struct{}),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
-	}
-	for i, a := range cfg.Apps {
-		cr, err := parseRules(a.ClientSourceAddress)
-		if err != nil {
-			return nil, fmt.Errorf("pusher: apps[%d].client_source_address: %w", i, err)
-		}
-		ar, err := parseRules(a.AdminSourceAddress)
-		if err != nil {
-			return nil, fmt.Errorf("pusher: apps[%d].admin_source_address: %w", i, err)
-		}
-		ap := &app{App: a, clientRules: cr, adminRules: ar}
-		s.byKey[a.Key] = ap
-		s.byID[a.ID] = ap
 	}
 	lim := hub.Limits()
 	tr, err := wsconn.New(wsconn.Config{
@@ -113,20 +101,39 @@ func (s *Server) Close() error {
 	return s.tr.Close()
 }
 
-// BindSession records that socket socketID of app appID was authorised by
-// login session sid, on whichever node holds the socket; revoking sid then
-// closes it (SPEC §9). /pusher/auth calls it after signing.
-func (s *Server) BindSession(ctx context.Context, appID, socketID, sid string) error {
-	return s.hub.BindSession(ctx, appID, socketID, sid)
+// Routes returns the server's route table: the WebSocket endpoint and the
+// HTTP API. The router mounts it (handlers), or httpx.Mux in tests.
+func (s *Server) Routes() []httpx.Route {
+	return []httpx.Route{
+		{Method: http.MethodGet, Pattern: "/app/{key}", Upgrade: true, Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeWebSocket(w, r, r.PathValue("key"), ip)
+		}},
+		{Method: http.MethodPost, Pattern: "/apps/{id}/events", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeEvents(w, r, r.PathValue("id"), ip)
+		}},
+		{Method: http.MethodPost, Pattern: "/apps/{id}/batch_events", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeBatchEvents(w, r, r.PathValue("id"), ip)
+		}},
+		{Method: http.MethodGet, Pattern: "/apps/{id}/channels", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeChannels(w, r, r.PathValue("id"), ip)
+		}},
+		{Method: http.MethodGet, Pattern: "/apps/{id}/channels/{name}", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeChannel(w, r, r.PathValue("id"), r.PathValue("name"), ip)
+		}},
+		{Method: http.MethodGet, Pattern: "/apps/{id}/channels/{name}/users", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeChannelUsers(w, r, r.PathValue("id"), r.PathValue("name"), ip)
+		}},
+		{Method: http.MethodPost, Pattern: "/apps/{id}/users/{uid}/terminate_connections", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeTerminateUser(w, r, r.PathValue("id"), r.PathValue("uid"), ip)
+		}},
+	}
 }
 
-// AppByID returns the app with id, if configured.
-func (s *Server) AppByID(id string) (App, bool) {
-	a, ok := s.byID[id]
-	if !ok {
-		return App{}, false
-	}
-	return a.App, true
+// BindSession records that socket socketID of app appID was authorised by
+// login session sid, on whichever node holds the socket; revoking sid then
+// closes it (README, "Logging people in"). /pusher/auth calls it after signing.
+func (s *Server) BindSession(ctx context.Context, appID, socketID, sid string) error {
+	return s.hub.BindSession(ctx, appID, socketID, sid)
 }
 
 func (s *Server) track(ss *session, add bool) {
@@ -168,7 +175,7 @@ func (s *Server) sweep() {
 }
 
 func (s *Server) lifecycle(ctx context.Context, ev realtime.Lifecycle) {
-	a := s.byID[ev.App]
+	a := s.apps.ByID(ev.App)
 	if a == nil {
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gatehouse/apps"
 	"gatehouse/realtime"
 	"gatehouse/realtime/wsconn"
 )
@@ -17,17 +18,16 @@ import (
 // reading goroutine, which handles one frame at a time.
 type session struct {
 	srv   *Server
-	app   *app
+	app   *apps.App
 	id    string
 	ws    *wsconn.Conn
 	codec *realtime.Codec
 
 	pingedAt atomic.Int64 // unix nanos of an unanswered server ping, 0 if none
 
-	user       string            // signed-in user id
-	presence   map[string]string // presence channel -> own user id
-	rateWindow int64             // second of the current client-event window
-	rateCount  int
+	user     string              // signed-in user id
+	presence map[string]string   // presence channel -> own user id
+	rate     realtime.RateWindow // client events per second
 }
 
 // ID returns the socket id.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/pusherproto"
 	"gatehouse/realtime"
 )
 
@@ -15,11 +15,11 @@ const maxEventName = 200
 // or presence channel, as pusher-js's channel.trigger sends it.
 func (ss *session) clientEvent(ctx context.Context, f clientFrame) {
 	ch := f.Channel
-	switch {
+	switch t := pusherproto.TypeOf(ch); {
 	case !ss.app.ClientEvents:
 		ss.sendError(CodeClientEventError, "To send client events, you must enable this feature in the Settings page of your dashboard.")
 		return
-	case ch == "" || !(isPrivate(ch) || isPresence(ch)) || isEncrypted(ch):
+	case ch == "" || !(t == pusherproto.Private || t == pusherproto.Presence):
 		ss.sendError(CodeClientEventError, "Client events are only supported on private and presence channels.")
 		return
 	case !ss.srv.hub.Subscribed(ss, ch):
@@ -34,12 +34,7 @@ func (ss *session) clientEvent(ctx context.Context, f clientFrame) {
 		ss.sendError(CodeClientEventError, "The data content of this event exceeds the allowed maximum.")
 		return
 	}
-	sec := ss.srv.cfg.Now().Unix()
-	if sec != ss.rateWindow {
-		ss.rateWindow, ss.rateCount = sec, 0
-	}
-	ss.rateCount++
-	if ss.rateCount > ss.srv.hub.Limits().ClientEventsPerSecond {
+	if !ss.rate.Allow(ss.srv.cfg.Now(), ss.srv.hub.Limits().ClientEventsPerSecond) {
 		ss.sendError(CodeClientEventError, "Client event rejected due to rate limit.")
 		return
 	}
@@ -48,7 +43,7 @@ func (ss *session) clientEvent(ctx context.Context, f clientFrame) {
 		ss.srv.log.WarnContext(ctx, "pusher: client event", "app", ss.app.ID, "channel", ch, "err", err)
 		return
 	}
-	ss.srv.hooks.add(ss.app, hookEvent{Name: "client_event", Channel: ch, Event: f.Event, Data: data, SocketID: ss.id, UserID: ss.presence[ch]})
+	ss.srv.hooks.add(ss.app, hookEvent{Name: pusherproto.WebhookClientEvent, Channel: ch, Event: f.Event, Data: data, SocketID: ss.id, UserID: ss.presence[ch]})
 }
 
 type signinData struct {
@@ -60,7 +55,7 @@ type signinData struct {
 // refused with 4009 and the socket closed, as Pusher does.
 func (ss *session) signin(raw []byte) {
 	var d signinData
-	if err := json.Unmarshal(raw, &d); err != nil || !pushersig.VerifyUserAuth(ss.app.Key, ss.app.Secret, ss.id, d.UserData, d.Auth) {
+	if err := json.Unmarshal(raw, &d); err != nil || !pusherproto.VerifyUserAuth(ss.app.Key, ss.app.Secret, ss.id, d.UserData, d.Auth) {
 		ss.refuseSignin()
 		return
 	}

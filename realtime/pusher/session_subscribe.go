@@ -6,9 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/pusherproto"
 	"gatehouse/realtime"
 )
 
@@ -28,7 +27,7 @@ func (ss *session) subscribe(ctx context.Context, raw []byte) {
 		return
 	}
 	ch := d.Channel
-	if len(ch) > pushersig.MaxChannelNameLen {
+	if len(ch) > pusherproto.MaxChannelNameLen {
 		ss.subscriptionError(ch, "LimitReachedError", "The channel name is longer than the allowed 200 characters.", 4009)
 		return
 	}
@@ -37,17 +36,17 @@ func (ss *session) subscribe(ctx context.Context, raw []byte) {
 		return
 	}
 	var member *realtime.Member
-	switch {
-	case strings.HasPrefix(ch, "#"):
-		if !strings.HasPrefix(ch, prefixServerToUsr) || ss.user == "" || ch[len(prefixServerToUsr):] != ss.user {
+	switch t := pusherproto.TypeOf(ch); {
+	case t == pusherproto.ServerToUser || t == pusherproto.Server:
+		if t != pusherproto.ServerToUser || ss.user == "" || ch[len(pusherproto.PrefixServerToUser):] != ss.user {
 			ss.authError(ch)
 			return
 		}
-	case isEncrypted(ch) && len(ss.app.EncryptionMasterKey) == 0:
+	case t == pusherproto.Encrypted && len(ss.app.EncryptionMasterKey) == 0:
 		ss.subscriptionError(ch, "AuthError", "Encrypted channels are not enabled for this app.", 401)
 		return
-	case isPresence(ch):
-		if !pushersig.VerifyChannelAuth(ss.app.Key, ss.app.Secret, ss.id, ch, d.ChannelData, d.Auth) {
+	case t == pusherproto.Presence:
+		if !pusherproto.VerifyChannelAuth(ss.app.Key, ss.app.Secret, ss.id, ch, d.ChannelData, d.Auth) {
 			ss.authError(ch)
 			return
 		}
@@ -61,8 +60,8 @@ func (ss *session) subscribe(ctx context.Context, raw []byte) {
 			return
 		}
 		member = &m
-	case isPrivate(ch):
-		if !pushersig.VerifyChannelAuth(ss.app.Key, ss.app.Secret, ss.id, ch, "", d.Auth) {
+	case t.IsPrivate():
+		if !pusherproto.VerifyChannelAuth(ss.app.Key, ss.app.Secret, ss.id, ch, "", d.Auth) {
 			ss.authError(ch)
 			return
 		}

@@ -10,7 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/apps"
+	"gatehouse/pusherproto"
 )
 
 // hookEvent is one event of a webhook body, named as Pusher names them.
@@ -30,7 +31,7 @@ type hookBody struct {
 }
 
 type hookItem struct {
-	app *app
+	app *apps.App
 	ev  hookEvent
 }
 
@@ -65,7 +66,7 @@ func newWebhooks(cfg Config, log *slog.Logger) *webhooks {
 }
 
 // wants reports whether any webhook of a asks for events named name.
-func wants(a *app, name string) bool {
+func wants(a *apps.App, name string) bool {
 	for _, h := range a.Webhooks {
 		for _, e := range h.Events {
 			if e == name {
@@ -76,7 +77,7 @@ func wants(a *app, name string) bool {
 	return false
 }
 
-func (w *webhooks) add(a *app, ev hookEvent) {
+func (w *webhooks) add(a *apps.App, ev hookEvent) {
 	if !wants(a, ev.Name) {
 		return
 	}
@@ -89,14 +90,14 @@ func (w *webhooks) add(a *app, ev hookEvent) {
 
 func (w *webhooks) loop() {
 	defer close(w.done)
-	pending := map[*app][]hookEvent{}
+	pending := map[*apps.App][]hookEvent{}
 	n := 0
 	var timer <-chan time.Time
 	flush := func() {
 		for a, evs := range pending {
 			w.send(a, evs)
 		}
-		pending, n, timer = map[*app][]hookEvent{}, 0, nil
+		pending, n, timer = map[*apps.App][]hookEvent{}, 0, nil
 	}
 	for {
 		select {
@@ -127,7 +128,7 @@ func (w *webhooks) loop() {
 }
 
 // send posts evs to every webhook of a that wants some of them.
-func (w *webhooks) send(a *app, evs []hookEvent) {
+func (w *webhooks) send(a *apps.App, evs []hookEvent) {
 	for _, h := range a.Webhooks {
 		var mine []hookEvent
 		for _, ev := range evs {
@@ -155,8 +156,8 @@ func (w *webhooks) send(a *app, evs []hookEvent) {
 }
 
 // post delivers one body, retrying network errors, 429 and 5xx.
-func (w *webhooks) post(a *app, url string, body []byte) {
-	sig := pushersig.Sign(a.Secret, string(body))
+func (w *webhooks) post(a *apps.App, url string, body []byte) {
+	sig := pusherproto.Sign(a.Secret, string(body))
 	delay := w.cfg.WebhookBackoff
 	for attempt := 0; ; attempt++ {
 		retry, err := w.postOnce(a, url, body, sig)
@@ -181,7 +182,7 @@ type statusError int
 
 func (e statusError) Error() string { return "pusher: webhook answered " + http.StatusText(int(e)) }
 
-func (w *webhooks) postOnce(a *app, url string, body []byte, sig string) (retry bool, err error) {
+func (w *webhooks) postOnce(a *apps.App, url string, body []byte, sig string) (retry bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -31,20 +30,23 @@ redis.call('PUBLISH', ARGV[4], ARGV[1] .. ' ' .. ARGV[3])
 return 1
 `)
 
-// Revocations is a revocation.List shared by every node through Redis. Each
-// revoked session id is a key whose TTL is the longest a credential carrying
-// it can live, and a message on a channel. Every node mirrors the keys into
-// its local list: it loads them all when it starts (so a node started after
-// a logout refuses the session too) and adds each announced one, so
-// Revoked never waits on Redis.
+// Revocations is the revocation.List shared by every node through Redis.
+// Each revoked session id is a key whose TTL is the longest a credential
+// carrying it can live, and a message on a channel. Every node mirrors the
+// keys into its local list: it loads them all when it starts (so a node
+// started after a logout refuses the session too) and adds each announced
+// one, so Revoked never waits on Redis. Subscribers are told of a session
+// id when this node learns of it: revoked here, announced by another node,
+// or found by the reload after a lost pub/sub connection (announced while
+// this node was not listening). That is how a logout on any node, one that
+// hosts no apps included, closes the session's sockets on every node.
 type Revocations struct {
-	cfg    Config
-	log    *slog.Logger
-	rdb    *goredis.Client
-	keys   keys
-	sub    *subscriber
-	local  revocation.List
-	missed func(ctx context.Context, sid string)
+	cfg   Config
+	log   *slog.Logger
+	rdb   *goredis.Client
+	keys  keys
+	sub   *subscriber
+	local *revocation.Memory
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -56,19 +58,13 @@ type Revocations struct {
 }
 
 // NewRevocations connects to Redis, subscribes to the revocation channel
-// and loads every revoked session id into local before it returns. missed,
-// when not nil, is told of each revoked session id whose sockets may still
-// be open because the news did not travel: one that a reload after a lost
-// connection found and this node had not heard of, and one revoked here
-// while Redis was down, once Redis took it (the hubs' revoke message was
-// lost then too). It should close the session's sockets on every node.
-func NewRevocations(ctx context.Context, cfg Config, local revocation.List, missed func(ctx context.Context, sid string), log *slog.Logger) (*Revocations, error) {
+// and loads every revoked session id into the local mirror before it
+// returns. A revocation made here while Redis is down is written (and
+// announced) once Redis answers again.
+func NewRevocations(ctx context.Context, cfg Config, log *slog.Logger) (*Revocations, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
-	}
-	if local == nil {
-		return nil, errors.New("redis: revocations need a local list")
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -77,8 +73,8 @@ func NewRevocations(ctx context.Context, cfg Config, local revocation.List, miss
 	if err != nil {
 		return nil, err
 	}
-	r := &Revocations{cfg: cfg, log: log, rdb: rdb, keys: keys{prefix: cfg.KeyPrefix}, local: local,
-		missed: missed, pending: make(map[string]time.Time)}
+	r := &Revocations{cfg: cfg, log: log, rdb: rdb, keys: keys{prefix: cfg.KeyPrefix},
+		local: revocation.NewMemory(cfg.Now), pending: make(map[string]time.Time)}
 	bg, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	r.sub = newSubscriber(rdb, []string{r.keys.revokedChannel()}, cfg.Heartbeat, log, r.message, r.up, r.fail)
@@ -95,15 +91,22 @@ func NewRevocations(ctx context.Context, cfg Config, local revocation.List, miss
 // Revoked reports whether sid is revoked, from the local mirror.
 func (r *Revocations) Revoked(sid string) bool { return r.local.Revoked(sid) }
 
-// Revoke revokes sid until the given time here at once, and on every node
-// through Redis before it returns. When Redis fails the revocation is kept
-// and written again until Redis takes it.
-func (r *Revocations) Revoke(sid string, until time.Time) {
+// Subscribe implements revocation.Watcher.
+func (r *Revocations) Subscribe(fn func(sid string)) (stop func()) { return r.local.Subscribe(fn) }
+
+// Revoke revokes sid until the given time here at once (this node's
+// subscribers are told before it returns), and on every node through Redis.
+// When Redis fails the revocation is kept and written again until Redis
+// takes it; that is not an error. It fails only once the list is closed.
+func (r *Revocations) Revoke(ctx context.Context, sid string, until time.Time) error {
 	if sid == "" {
-		return
+		return nil
 	}
-	r.local.Revoke(sid, until)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	_ = r.local.Revoke(ctx, sid, until)
+	if r.closed.Load() {
+		return ErrClosed
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	if err := r.store(ctx, sid, until); err != nil {
 		r.fail(ctx, "store a revocation; will retry", err)
@@ -113,6 +116,7 @@ func (r *Revocations) Revoke(sid string, until time.Time) {
 		}
 		r.mu.Unlock()
 	}
+	return nil
 }
 
 func (r *Revocations) store(ctx context.Context, sid string, until time.Time) error {
@@ -169,28 +173,20 @@ func (r *Revocations) message(_, payload string) {
 		r.fail(context.Background(), "undecodable revocation", fmt.Errorf("payload %q", payload))
 		return
 	}
-	r.local.Revoke(sid, time.UnixMilli(n))
+	_ = r.local.Revoke(context.Background(), sid, time.UnixMilli(n))
 }
 
 // up loads every stored revocation once the channel is subscribed, so
-// nothing announced in between is lost, and writes the pending ones.
-func (r *Revocations) up(ctx context.Context, first bool) {
-	var missed []string
+// nothing announced in between is lost (the ones this node had not heard
+// of reach its subscribers), and writes the pending ones.
+func (r *Revocations) up(ctx context.Context, _ bool) {
 	err := r.load(ctx, func(sid string, until time.Time) {
-		if !first && !r.local.Revoked(sid) {
-			missed = append(missed, sid)
-		}
-		r.local.Revoke(sid, until)
+		_ = r.local.Revoke(ctx, sid, until)
 	})
 	if err != nil {
 		r.fail(ctx, "load revocations", err)
 	}
 	r.flush(ctx)
-	if r.missed != nil {
-		for _, sid := range missed {
-			r.missed(ctx, sid)
-		}
-	}
 }
 
 func (r *Revocations) load(ctx context.Context, fn func(sid string, until time.Time)) error {
@@ -231,7 +227,8 @@ func (r *Revocations) load(ctx context.Context, fn func(sid string, until time.T
 	return flush()
 }
 
-// retry writes the pending revocations once a heartbeat.
+// retry writes the pending revocations once a heartbeat. Writing one
+// announces it, so the other nodes close the session's sockets then.
 func (r *Revocations) retry(ctx context.Context) {
 	t := time.NewTicker(r.cfg.Heartbeat)
 	defer t.Stop()
@@ -257,10 +254,6 @@ func (r *Revocations) flush(ctx context.Context) {
 				r.pending[sid] = until
 			}
 			r.mu.Unlock()
-			continue
-		}
-		if r.missed != nil {
-			r.missed(ctx, sid)
 		}
 	}
 }

@@ -5,17 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"unicode/utf8"
 
+	"gatehouse/internal/httpx"
 	"gatehouse/realtime"
 )
-
-// maxAdminBody is the largest publish request body (SPEC §3).
-const maxAdminBody = 64 << 10
 
 // adminRequest is the body of POST /api/topics/{id}/publish.
 type adminRequest struct {
@@ -32,16 +29,16 @@ type adminRequest struct {
 //
 // Answers: 200 {}; 400 malformed body; 401 missing or refused token; 403 no
 // grant for the topic; 404 unknown app; 413 body over 64 KiB or message
-// over the hub's message limit. Errors are {"error","error_description"}.
+// over the hub's message limit. Errors are httpx.WriteError's JSON body.
 func (s *Server) ServeAdminPublish(w http.ResponseWriter, r *http.Request, appID, clientIP string) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		httpError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
+		httpx.WriteError(w, http.StatusMethodNotAllowed, httpx.CodeInvalidRequest, "use POST")
 		return
 	}
-	if !s.apps[appID] {
-		httpError(w, http.StatusNotFound, "invalid_request", "unknown app")
+	if s.cfg.Apps.ByID(appID) == nil {
+		httpx.WriteError(w, http.StatusNotFound, httpx.CodeInvalidRequest, "unknown app")
 		return
 	}
 	tok, err := s.checkToken(bearer(r, false))
@@ -50,34 +47,29 @@ func (s *Server) ServeAdminPublish(w http.ResponseWriter, r *http.Request, appID
 		unauthorized(w)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, httpx.MaxBodyBytes))
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			httpError(w, http.StatusRequestEntityTooLarge, "invalid_request", "request body larger than 64 KiB")
-			return
-		}
-		httpError(w, http.StatusBadRequest, "invalid_request", "could not read the request body")
+		httpx.WriteBodyError(w, err)
 		return
 	}
 	req, msg := parseAdminRequest(body)
 	if msg != "" {
-		httpError(w, http.StatusBadRequest, "invalid_request", msg)
+		httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, msg)
 		return
 	}
 	if !tok.grants.CanPublish(req.Topic) {
 		s.log.InfoContext(ctx, "topics: publish denied", "app", appID, "topic", req.Topic, "sub", tok.sub)
-		httpError(w, http.StatusForbidden, "access_denied", "the token does not grant publishing on this topic")
+		httpx.WriteError(w, http.StatusForbidden, httpx.CodeAccessDenied, "the token does not grant publishing on this topic")
 		return
 	}
 	if len(req.Message) > s.hub.Limits().MaxMessageBytes {
-		httpError(w, http.StatusRequestEntityTooLarge, "invalid_request", "message exceeds the allowed maximum")
+		httpx.WriteError(w, http.StatusRequestEntityTooLarge, httpx.CodeInvalidRequest, "message exceeds the allowed maximum")
 		return
 	}
 	m := adminMessage(appID, tok.sub, req)
 	if err := s.hub.Publish(ctx, m); err != nil {
 		s.log.ErrorContext(ctx, "topics: admin publish", "app", appID, "topic", req.Topic, "err", err)
-		httpError(w, http.StatusInternalServerError, "server_error", "the message could not be published")
+		httpx.WriteError(w, http.StatusInternalServerError, httpx.CodeServerError, "the message could not be published")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -39,7 +39,7 @@ func TestAdminPublish(t *testing.T) {
 		{name: "message missing", body: `{"topic":"chat"}`, status: 400, error: "invalid_request"},
 		{name: "pusher event name", body: `{"topic":"chat","messageType":"pusher_internal:member_added","message":1}`, status: 400, error: "invalid_request"},
 		{name: "message over the hub limit", body: `{"topic":"chat","message":"` + strings.Repeat("x", 11000) + `"}`, status: 413, error: "invalid_request"},
-		{name: "body over 64 KiB", body: `{"topic":"chat","message":"` + strings.Repeat("x", 70000) + `"}`, status: 413, error: "invalid_request"},
+		{name: "body over 64 KiB", body: `{"topic":"chat","message":"` + strings.Repeat("x", 70000) + `"}`, status: 413, error: "request_too_large"},
 		{name: "unknown app", app: "nope", body: `{"topic":"chat","message":1}`, status: 404, error: "invalid_request"},
 		{name: "GET", method: "GET", status: 405, error: "invalid_request"},
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"gatehouse/apps"
 	"gatehouse/issuer"
 )
 
@@ -14,13 +15,6 @@ const (
 	DefaultPingInterval     = 30 * time.Second
 	DefaultSendQueue        = 256
 )
-
-// App is one hosted app; topic clients connect to /apps/{id}. The apps are
-// the same as the Pusher apps, so topics and Pusher channels of one app meet.
-type App struct {
-	// ID names the app in the URL and in the hub.
-	ID string
-}
 
 // TokenVerifier checks an access token and returns its claims. It must
 // refuse expired tokens and tokens of revoked sessions. *issuer.Issuer
@@ -49,8 +43,10 @@ type Clock interface {
 
 // Config configures a Server.
 type Config struct {
-	// Apps are the hosted apps; at least one.
-	Apps []App
+	// Apps are the hosted apps (apps.New); topic clients connect to
+	// /apps/{id}. They are the Pusher apps too, so topics and Pusher
+	// channels of one app meet. At least one.
+	Apps *apps.Set
 	// MaxSubscriptions bounds the topics one connection may be subscribed
 	// to at once [100].
 	MaxSubscriptions int
@@ -71,18 +67,8 @@ type Config struct {
 }
 
 func (cfg *Config) validate() error {
-	if len(cfg.Apps) == 0 {
-		return errors.New("topics: no apps")
-	}
-	ids := map[string]bool{}
-	for i, a := range cfg.Apps {
-		switch {
-		case a.ID == "":
-			return fmt.Errorf("topics: apps[%d]: id is required", i)
-		case ids[a.ID]:
-			return fmt.Errorf("topics: apps[%d]: duplicate id %q", i, a.ID)
-		}
-		ids[a.ID] = true
+	if cfg.Apps == nil || cfg.Apps.Len() == 0 {
+		return fmt.Errorf("topics: %w", apps.ErrNoApps)
 	}
 	if cfg.MaxSubscriptions < 0 || cfg.PublishesPerSecond < 0 || cfg.PingInterval < 0 || cfg.SendQueue < 0 {
 		return errors.New("topics: limits must not be negative")

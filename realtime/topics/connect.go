@@ -2,11 +2,12 @@ package topics
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 
+	"gatehouse/authn"
+	"gatehouse/internal/httpx"
 	"gatehouse/policy"
 	"gatehouse/realtime"
 	"gatehouse/realtime/wsconn"
@@ -23,8 +24,8 @@ import (
 // over capacity.
 func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appID, clientIP string) {
 	ctx := r.Context()
-	if !s.apps[appID] {
-		httpError(w, http.StatusNotFound, "invalid_request", "unknown app")
+	if s.cfg.Apps.ByID(appID) == nil {
+		httpx.WriteError(w, http.StatusNotFound, httpx.CodeInvalidRequest, "unknown app")
 		return
 	}
 	tok, err := s.checkToken(bearer(r, true))
@@ -34,7 +35,7 @@ func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appID, c
 		return
 	}
 	if s.hub.Len() >= s.hub.Limits().MaxConnections {
-		httpError(w, http.StatusServiceUnavailable, "server_error", "over capacity, try again later")
+		httpx.WriteError(w, http.StatusServiceUnavailable, httpx.CodeServerError, "over capacity, try again later")
 		return
 	}
 	c, err := s.tr.Upgrade(w, r)
@@ -77,11 +78,8 @@ func bearer(r *http.Request, query bool) string {
 			return t
 		}
 	}
-	h := r.Header.Get("Authorization")
-	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:])
-	}
-	return ""
+	tok, _ := authn.BearerToken(r.Header.Values("Authorization"))
+	return tok
 }
 
 // Token errors of this package; verification errors come from the
@@ -115,20 +113,11 @@ func (s *Server) checkToken(raw string) (token, error) {
 	return token{sub: c.Subject, sid: c.SessionID, grants: c.Grants(), exp: c.ExpiresAt.UnixNano()}, nil
 }
 
-// httpError writes the JSON error body of SPEC §3.
-func httpError(w http.ResponseWriter, status int, code, desc string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	b, _ := json.Marshal(map[string]string{"error": code, "error_description": desc})
-	_, _ = w.Write(b)
-}
-
 // unauthorized answers a refused credential without saying which check
 // failed.
 func unauthorized(w http.ResponseWriter) {
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	httpError(w, http.StatusUnauthorized, "invalid_token", "the access token is missing, invalid, expired or revoked")
+	httpx.WriteError(w, http.StatusUnauthorized, httpx.CodeInvalidToken, "the access token is missing, invalid, expired or revoked")
 }
 
 // refuse closes a socket that was upgraded but cannot be served.

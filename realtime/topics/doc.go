@@ -3,14 +3,12 @@
 // hub, next to the Pusher protocol: topics and Pusher channels of an app are
 // one namespace.
 //
-// The package exposes plain net/http methods; the router mounts them and
-// passes the path value and the client's IP address (after its own
-// trusted-proxy handling):
+// The package exposes plain net/http methods, listed in its route table
+// (Routes, which handlers or httpx.Mux mount), each given the path value
+// and the client's IP address (after the router's trusted-proxy handling):
 //
 //	ServeWebSocket(w, r, appID, clientIP)     GET  /apps/{id}?access_token=JWT
 //	ServeAdminPublish(w, r, appID, clientIP)  POST /api/topics/{id}/publish
-//
-// Handler bundles both on a http.ServeMux.
 //
 // # Connecting
 //

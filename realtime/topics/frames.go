@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"gatehouse/issuer/pushersig"
+	"gatehouse/pusherproto"
 )
 
 // Client frame types.
@@ -176,7 +176,7 @@ func frameID(raw json.RawMessage) (string, bool) {
 
 // clip bounds a client-chosen string echoed in an error frame.
 func clip(s string) string {
-	const max = pushersig.MaxChannelNameLen
+	const max = pusherproto.MaxChannelNameLen
 	if len(s) <= max {
 		return s
 	}
@@ -187,14 +187,12 @@ func clip(s string) string {
 	return s
 }
 
-// Reserved topic names: the server's own (main, priv/...), Pusher's
-// server-to-user channels, and encrypted channels whose payloads only a
-// Pusher client holding the shared secret can read or write.
+// Reserved topic names of this protocol: the server's own main topic and
+// its private per-connection topics. Pusher's server channels ("#...") and
+// encrypted channels are reserved too (pusherproto).
 const (
-	topicMain         = "main"
-	topicPrivPrefix   = "priv/"
-	prefixEncrypted   = "private-encrypted-"
-	prefixServerToUsr = "#"
+	topicMain       = "main"
+	topicPrivPrefix = "priv/"
 )
 
 // checkTopic says why a client may not use topic at all, whatever its
@@ -203,11 +201,11 @@ func checkTopic(topic string) (code, msg string) {
 	switch {
 	case topic == topicMain || strings.HasPrefix(topic, topicPrivPrefix):
 		return errReservedTopic, "topic is reserved"
-	case !pushersig.ValidChannelName(topic):
+	case !pusherproto.ValidChannelName(topic):
 		return errInvalidTopic, "topic names are at most 200 characters of [-a-zA-Z0-9_=@,.;]"
-	case strings.HasPrefix(topic, prefixServerToUsr):
+	case strings.HasPrefix(topic, pusherproto.PrefixServer):
 		return errReservedTopic, "server-to-user channels are not topics"
-	case strings.HasPrefix(topic, prefixEncrypted):
+	case strings.HasPrefix(topic, pusherproto.PrefixEncrypted):
 		return errReservedTopic, "encrypted channels are not topics"
 	}
 	return "", ""

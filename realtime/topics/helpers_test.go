@@ -17,15 +17,18 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"gatehouse/apps"
+	"gatehouse/internal/httpx"
 	"gatehouse/issuer"
-	"gatehouse/issuer/pushersig"
 	"gatehouse/keys"
 	"gatehouse/policy"
+	"gatehouse/pusherproto"
 	"gatehouse/realtime"
 	"gatehouse/realtime/internal/wstest"
 	"gatehouse/realtime/memory"
 	"gatehouse/realtime/pusher"
 	"gatehouse/realtime/topics"
+	"gatehouse/revocation"
 )
 
 const (
@@ -101,6 +104,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 type env struct {
 	t      *testing.T
 	clock  *fakeClock
+	revs   *revocation.Memory
 	hub    *realtime.Hub
 	iss    *issuer.Issuer
 	topics *topics.Server
@@ -116,7 +120,8 @@ type envOpts struct {
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
 	clock := newFakeClock()
-	hub, err := realtime.New(context.Background(), realtime.Config{Limits: o.limits}, memory.New(memory.Config{}), nil)
+	revs := revocation.NewMemory(clock.Now)
+	hub, err := realtime.New(context.Background(), realtime.Config{Limits: o.limits}, memory.New(memory.Config{}), revs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,11 +133,15 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	iss, err := issuer.New(issuer.Config{Issuer: "https://gatehouse.test", Audience: "realtime", Now: clock.Now, IsRevoked: hub.Revoked}, ks)
+	iss, err := issuer.New(issuer.Config{Issuer: "https://gatehouse.test", Audience: "realtime", Now: clock.Now, Revocations: revs}, ks)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := topics.Config{Apps: []topics.App{{ID: appID}}, Clock: clock}
+	set, err := apps.New(apps.App{ID: appID, Key: appKey, Secret: appSecret, ClientEvents: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := topics.Config{Apps: set, Clock: clock}
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
@@ -140,7 +149,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps, err := pusher.New(pusher.Config{Apps: []pusher.App{{ID: appID, Key: appKey, Secret: appSecret, ClientEvents: true}}}, hub, nil)
+	ps, err := pusher.New(pusher.Config{Apps: set}, hub, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,20 +157,9 @@ func newEnv(t *testing.T, o envOpts) *env {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		return host
 	}
-	th, api := ts.Handler(clientIP), ps.Handler(clientIP)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch rest, _ := strings.CutPrefix(r.URL.Path, "/apps/"); {
-		case strings.HasPrefix(r.URL.Path, "/app/"):
-			ps.ServeWebSocket(w, r, strings.TrimPrefix(r.URL.Path, "/app/"), clientIP(r))
-		case strings.HasPrefix(r.URL.Path, "/api/topics/"),
-			strings.HasPrefix(r.URL.Path, "/apps/") && !strings.Contains(rest, "/"):
-			th.ServeHTTP(w, r)
-		default:
-			api.ServeHTTP(w, r)
-		}
-	}))
+	srv := httptest.NewServer(httpx.Mux(append(ts.Routes(), ps.Routes()...), clientIP))
 	t.Cleanup(func() { srv.Close(); _ = ts.Close(); _ = ps.Close(); _ = hub.Close() })
-	return &env{t: t, clock: clock, hub: hub, iss: iss, topics: ts, pusher: ps, ts: srv}
+	return &env{t: t, clock: clock, revs: revs, hub: hub, iss: iss, topics: ts, pusher: ps, ts: srv}
 }
 
 // mint returns a token for sub with session sid, the given permission
@@ -408,7 +406,7 @@ func (p *pusherClient) subscribe(channel string) {
 	p.t.Helper()
 	d := map[string]string{"channel": channel}
 	if strings.HasPrefix(channel, "private-") {
-		d["auth"] = pushersig.ChannelAuth(appKey, appSecret, p.socketID, channel, "")
+		d["auth"] = pusherproto.ChannelAuth(appKey, appSecret, p.socketID, channel, "")
 	}
 	p.send("pusher:subscribe", "", d)
 	p.expect("pusher_internal:subscription_succeeded")
@@ -426,7 +424,7 @@ func (e *env) trigger(channel, name, data string) {
 	e.t.Helper()
 	body, _ := json.Marshal(map[string]any{"name": name, "data": data, "channel": channel})
 	path := "/apps/" + appID + "/events"
-	q := pushersig.SignedQuery(appKey, appSecret, "POST", path, nil, body, time.Now())
+	q := pusherproto.SignedQuery(appKey, appSecret, "POST", path, nil, body, time.Now())
 	resp, err := http.Post(e.ts.URL+path+"?"+q.Encode(), "application/json", bytes.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
@@ -453,4 +451,12 @@ func wsReadFrame(c *client) (rawFrame, error) {
 		r.code = int(binary.BigEndian.Uint16(f.Payload))
 	}
 	return r, nil
+}
+
+// revoke revokes sid for an hour, as a logout does.
+func (e *env) revoke(sid string) {
+	e.t.Helper()
+	if err := e.revs.Revoke(context.Background(), sid, e.clock.Now().Add(time.Hour)); err != nil {
+		e.t.Fatal(err)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse/internal/httpx"
 	"gatehouse/realtime"
 	"gatehouse/realtime/wsconn"
 )
@@ -37,7 +38,6 @@ type Server struct {
 	verify TokenVerifier
 	log    *slog.Logger
 	tr     *wsconn.Transport
-	apps   map[string]bool
 	rate   int
 
 	mu       sync.Mutex
@@ -64,7 +64,6 @@ func New(cfg Config, hub *realtime.Hub, verifier TokenVerifier, log *slog.Logger
 	lim := hub.Limits()
 	s := &Server{
 		cfg: cfg, hub: hub, verify: verifier, log: log,
-		apps:     make(map[string]bool, len(cfg.Apps)),
 		rate:     cfg.PublishesPerSecond,
 		sessions: make(map[*session]struct{}),
 		stop:     make(chan struct{}),
@@ -72,9 +71,6 @@ func New(cfg Config, hub *realtime.Hub, verifier TokenVerifier, log *slog.Logger
 	}
 	if s.rate == 0 {
 		s.rate = lim.ClientEventsPerSecond
-	}
-	for _, a := range cfg.Apps {
-		s.apps[a.ID] = true
 	}
 	tr, err := wsconn.New(wsconn.Config{
 		// Room for the frame around a payload of the hub's limit; payloads
@@ -109,18 +105,18 @@ func (s *Server) Close() error {
 	return s.tr.Close()
 }
 
-// Handler serves both endpoints on a ServeMux, for routers that mount a
-// subtree: GET /apps/{id} and POST /api/topics/{id}/publish (other methods
-// get a JSON 405). clientIP gives each request's client address.
-func (s *Server) Handler(clientIP func(*http.Request) string) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /apps/{id}", func(w http.ResponseWriter, r *http.Request) {
-		s.ServeWebSocket(w, r, r.PathValue("id"), clientIP(r))
-	})
-	mux.HandleFunc("/api/topics/{id}/publish", func(w http.ResponseWriter, r *http.Request) {
-		s.ServeAdminPublish(w, r, r.PathValue("id"), clientIP(r))
-	})
-	return mux
+// Routes returns the server's route table: GET /apps/{id} (the WebSocket)
+// and POST /api/topics/{id}/publish. The router mounts it (handlers), or
+// httpx.Mux in tests.
+func (s *Server) Routes() []httpx.Route {
+	return []httpx.Route{
+		{Method: http.MethodGet, Pattern: "/apps/{id}", Upgrade: true, Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeWebSocket(w, r, r.PathValue("id"), ip)
+		}},
+		{Method: http.MethodPost, Pattern: "/api/topics/{id}/publish", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeAdminPublish(w, r, r.PathValue("id"), ip)
+		}},
+	}
 }
 
 // Len returns the number of open topic connections of this server.

@@ -29,9 +29,8 @@ type session struct {
 	gen   uint64
 
 	// Owned by the reading goroutine, which handles one frame at a time.
-	subs       []string // topics subscribed to
-	rateWindow int64    // second of the current publish window
-	rateCount  int
+	subs []string            // topics subscribed to
+	rate realtime.RateWindow // publishes per second
 }
 
 var _ realtime.Conn = (*session)(nil)

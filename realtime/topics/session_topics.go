@@ -76,12 +76,7 @@ func (ss *session) publish(ctx context.Context, f frame) {
 		refuse(errTooLarge, "the payload exceeds the allowed maximum")
 		return
 	}
-	sec := ss.srv.cfg.Clock.Now().Unix()
-	if sec != ss.rateWindow {
-		ss.rateWindow, ss.rateCount = sec, 0
-	}
-	ss.rateCount++
-	if ss.rateCount > ss.srv.rate {
+	if !ss.rate.Allow(ss.srv.cfg.Clock.Now(), ss.srv.rate) {
 		refuse(errRateLimited, "too many publishes per second")
 		return
 	}

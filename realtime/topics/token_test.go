@@ -40,9 +40,7 @@ func TestHandshakeRefusals(t *testing.T) {
 		}, status: 401, error: "invalid_token"},
 		{name: "revoked session", path: func(e *env) string {
 			tok := e.mint("gone", "sid-1", 0, sub("*"))
-			if err := e.hub.RevokeSession(context.Background(), "sid-1"); err != nil {
-				e.t.Fatal(err)
-			}
+			e.revoke("sid-1")
 			return "/apps/" + appID + "?access_token=" + tok
 		}, status: 401, error: "invalid_token"},
 		{name: "unknown app", path: func(e *env) string {
@@ -216,9 +214,7 @@ func TestRevocationCloses(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	c := e.connect(t, e.mint("ada", "sid-9", 0, sub("chat")), wstest.Options{})
 	other := e.connect(t, e.mint("ada", "sid-10", 0, sub("chat")), wstest.Options{})
-	if err := e.hub.RevokeSession(context.Background(), "sid-9"); err != nil {
-		t.Fatal(err)
-	}
+	e.revoke("sid-9")
 	if code, reason, _ := c.ExpectClose(t); code != topics.CodeRevoked || reason != "session revoked" {
 		t.Fatalf("close %d %q", code, reason)
 	}
