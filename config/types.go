@@ -185,6 +185,11 @@ type Limits struct {
 	MaxMessageBytes       int `yaml:"max_message_bytes"`
 	ClientEventsPerSecond int `yaml:"client_events_per_second"`
 	PresenceMembers       int `yaml:"presence_members"`
+	ChannelsPerConnection int `yaml:"channels_per_connection"`
+	FramesPerSecond       int `yaml:"frames_per_second"`
+	FrameBurst            int `yaml:"frame_burst"`
+	// ConnectionsPerIP caps one client address's sockets; 0 is no cap.
+	ConnectionsPerIP int `yaml:"connections_per_ip"`
 }
 
 // On reports whether an optional switch is set, defaulting to false.

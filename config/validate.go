@@ -341,10 +341,15 @@ func (cfg *Config) validateRealtime(c *checker) {
 	}{
 		{"max_connections", l.MaxConnections}, {"max_message_bytes", l.MaxMessageBytes},
 		{"client_events_per_second", l.ClientEventsPerSecond}, {"presence_members", l.PresenceMembers},
+		{"channels_per_connection", l.ChannelsPerConnection}, {"frames_per_second", l.FramesPerSecond},
+		{"frame_burst", l.FrameBurst},
 	} {
 		if f.v <= 0 {
 			c.add("realtime.limits."+f.key, "must be positive")
 		}
+	}
+	if l.ConnectionsPerIP < 0 {
+		c.add("realtime.limits.connections_per_ip", "must not be negative (0 is no cap)")
 	}
 }
 

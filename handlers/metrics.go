@@ -49,6 +49,12 @@ func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 }
 
+// LabeledCounterFunc registers one labelled series of a counter read from f
+// at scrape time; call it once per label value.
+func (m *Metrics) LabeledCounterFunc(name, help string, labels map[string]string, f func() float64) {
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels}, f))
+}
+
 // CounterFunc registers a counter read from f at scrape time.
 func (m *Metrics) CounterFunc(name, help string, f func() float64) {
 	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))

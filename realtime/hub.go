@@ -30,6 +30,18 @@ const (
 	DefaultClientEventsPerSecond = 10
 	DefaultPresenceMembers       = 100
 	DefaultCacheTTL              = 30 * time.Minute
+	// DefaultChannelsPerConnection is far above what a pusher-js app
+	// subscribes one socket to (a handful of rooms, a presence channel, a
+	// user channel) and equals Ably's per-connection channel limit, while
+	// keeping one socket's subscription state to about 200 KiB.
+	DefaultChannelsPerConnection = 200
+	// DefaultFramesPerSecond and DefaultFrameBurst bound the frames one
+	// connection sends: a token bucket. The burst lets a reconnecting
+	// client resubscribe to DefaultChannelsPerConnection channels at once;
+	// the rate is well above pings, subscribes and the client-event and
+	// publish limits.
+	DefaultFramesPerSecond = 20
+	DefaultFrameBurst      = 300
 )
 
 // Limits are the per-process limits of the realtime layer. Zero fields take
@@ -39,6 +51,17 @@ type Limits struct {
 	MaxMessageBytes       int
 	ClientEventsPerSecond int
 	PresenceMembers       int
+	// ChannelsPerConnection bounds one connection's subscriptions, on
+	// either protocol.
+	ChannelsPerConnection int
+	// FramesPerSecond and FrameBurst bound the frames one connection sends
+	// (a token bucket); a connection that empties it is closed with its
+	// protocol's back-off code.
+	FramesPerSecond int
+	FrameBurst      int
+	// ConnectionsPerIP bounds the connections one client address holds on
+	// this process (IPv6 by /64). Zero (the default) is no cap.
+	ConnectionsPerIP int
 }
 
 // Config configures a Hub.
@@ -72,6 +95,8 @@ type Hub struct {
 
 	published atomic.Uint64
 	delivered atomic.Uint64
+
+	abuse abuseLimits
 }
 
 type connState struct {
@@ -139,6 +164,15 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.PresenceMembers <= 0 {
 		l.PresenceMembers = DefaultPresenceMembers
+	}
+	if l.ChannelsPerConnection <= 0 {
+		l.ChannelsPerConnection = DefaultChannelsPerConnection
+	}
+	if l.FramesPerSecond <= 0 {
+		l.FramesPerSecond = DefaultFramesPerSecond
+	}
+	if l.FrameBurst <= 0 {
+		l.FrameBurst = DefaultFrameBurst
 	}
 	return l
 }

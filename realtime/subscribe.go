@@ -24,7 +24,8 @@ type SubscribeResult struct {
 // result while the hub holds its lock, before any event of the channel can
 // reach c, so the protocol can queue its confirmation first; ack must not
 // block or call the hub. Subscribing twice to a channel acknowledges again
-// and changes nothing.
+// and changes nothing. A connection already holding
+// Limits.ChannelsPerConnection channels gets ErrTooManyChannels.
 func (h *Hub) Subscribe(ctx context.Context, c Conn, channel string, member *Member, ack func(SubscribeResult)) error {
 	h.mu.RLock()
 	cs := h.conns[c.ID()]
@@ -35,9 +36,14 @@ func (h *Hub) Subscribe(ctx context.Context, c Conn, channel string, member *Mem
 		app = cs.app
 		prev, already = cs.subs[channel]
 	}
+	full := cs != nil && !already && len(cs.subs) >= h.cfg.Limits.ChannelsPerConnection
 	h.mu.RUnlock()
 	if cs == nil || cs.c != c {
 		return ErrUnknownConn
+	}
+	if full {
+		h.Refused(RefusedChannelCap)
+		return ErrTooManyChannels
 	}
 	key := ChannelKey{app, channel}
 	var res SubscribeResult

@@ -45,6 +45,10 @@ func wireRealtime(ctx context.Context, e env, c *core, p *parts) (pusherauth.Ses
 		MaxMessageBytes:       l.MaxMessageBytes,
 		ClientEventsPerSecond: l.ClientEventsPerSecond,
 		PresenceMembers:       l.PresenceMembers,
+		ChannelsPerConnection: l.ChannelsPerConnection,
+		FramesPerSecond:       l.FramesPerSecond,
+		FrameBurst:            l.FrameBurst,
+		ConnectionsPerIP:      l.ConnectionsPerIP,
 	}}, counted, c.revocations, e.log)
 	if err != nil {
 		return nil, err
@@ -110,6 +114,11 @@ func newBackplane(ctx context.Context, e env, p *parts) (realtime.Backplane, err
 
 // registerRealtimeMetrics exposes the hub's counters to Prometheus.
 func registerRealtimeMetrics(m *handlers.Metrics, hub *realtime.Hub, bp *countingBackplane) {
+	for _, r := range []realtime.Refusal{realtime.RefusedChannelCap, realtime.RefusedFrameFlood, realtime.RefusedIPCap} {
+		m.LabeledCounterFunc("gatehouse_realtime_refusals_total",
+			"Subscriptions and connections the per-connection and per-address limits refused, by reason.",
+			map[string]string{"reason": r.String()}, func() float64 { return float64(hub.RefusedCount(r)) })
+	}
 	m.GaugeFunc("gatehouse_connections", "Open realtime connections on this node.",
 		func() float64 { return float64(hub.Stats().Connections) })
 	m.GaugeFunc("gatehouse_subscriptions", "Channel subscriptions on this node.",

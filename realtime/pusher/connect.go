@@ -15,7 +15,7 @@ import (
 // the router (trusted proxies applied). Refusals happen after the upgrade,
 // as pusher:error plus a close code, because that is what pusher-js reads:
 // 4001 unknown app key, 4007 unsupported protocol, 4009 source address
-// refused, 4100 over capacity.
+// refused, 4100 over capacity (the process, or this address's cap).
 func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appKey, clientIP string) {
 	c, err := s.tr.Upgrade(w, r)
 	if err != nil {
@@ -35,8 +35,16 @@ func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appKey, 
 		s.refuse(c, CodeUnauthorized, "Source address refused")
 		return
 	}
-	ss := &session{srv: s, app: a, id: s.hub.NewConnID(), ws: c, codec: codecs.For(c.Compressed())}
+	release, err := s.hub.AdmitAddress(clientIP)
+	if err != nil {
+		s.log.InfoContext(r.Context(), "pusher: address over its connection cap", "app", a.ID, "ip", clientIP)
+		s.refuse(c, CodeOverCapacity, "Too many connections from this address")
+		return
+	}
+	ss := &session{srv: s, app: a, id: s.hub.NewConnID(), ws: c, codec: codecs.For(c.Compressed()),
+		frames: s.hub.NewFrameBucket(), release: release}
 	if err := s.hub.Register(ss, a.ID); err != nil {
+		release()
 		if errors.Is(err, realtime.ErrOverCapacity) {
 			s.refuse(c, CodeOverCapacity, "Over capacity")
 		} else {
@@ -76,4 +84,5 @@ var _ realtime.Conn = (*session)(nil)
 func (ss *session) OnClose(c *wsconn.Conn, err error) {
 	ss.srv.track(ss, false)
 	ss.srv.hub.Unregister(context.Background(), ss)
+	ss.release()
 }

@@ -25,9 +25,11 @@ type session struct {
 
 	pingedAt atomic.Int64 // unix nanos of an unanswered server ping, 0 if none
 
-	user     string              // signed-in user id
-	presence map[string]string   // presence channel -> own user id
-	rate     realtime.RateWindow // client events per second
+	user     string               // signed-in user id
+	presence map[string]string    // presence channel -> own user id
+	rate     realtime.RateWindow  // client events per second
+	frames   realtime.FrameBucket // every inbound frame
+	release  func()               // frees this socket's share of its address's cap
 }
 
 // ID returns the socket id.
@@ -126,6 +128,13 @@ func dataString(raw json.RawMessage) string {
 // OnMessage handles one client frame.
 func (ss *session) OnMessage(c *wsconn.Conn, p []byte) {
 	ss.pingedAt.Store(0)
+	if !ss.frames.Allow(ss.srv.cfg.Now()) {
+		// A sustained flood: back off (pusher-js reconnects after a delay).
+		ss.srv.hub.Refused(realtime.RefusedFrameFlood)
+		ss.ws.SendText(errorJSON(CodeOverCapacity, "Too many messages, back off"))
+		ss.ws.Close(CodeOverCapacity, "Too many messages")
+		return
+	}
 	f, ok := parseFrame(p)
 	if !ok {
 		ss.sendError(0, "Invalid message format")

@@ -85,6 +85,8 @@ func (ss *session) subscribe(ctx context.Context, raw []byte) {
 		}
 	case errors.Is(err, realtime.ErrPresenceFull):
 		ss.subscriptionError(ch, "LimitReachedError", "The maximum members per presence channel limit was reached", 4100)
+	case errors.Is(err, realtime.ErrTooManyChannels):
+		ss.subscriptionError(ch, "LimitReachedError", "The maximum channels per connection limit was reached", 4100)
 	default:
 		ss.srv.log.WarnContext(ctx, "pusher: subscribe", "app", ss.app.ID, "channel", ch, "err", err)
 		ss.subscriptionError(ch, "ServerError", "The subscription could not be completed.", 500)

@@ -11,9 +11,8 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultMaxSubscriptions = 100
-	DefaultPingInterval     = 30 * time.Second
-	DefaultSendQueue        = 256
+	DefaultPingInterval = 30 * time.Second
+	DefaultSendQueue    = 256
 )
 
 // TokenVerifier checks an access token and returns its claims. It must
@@ -47,9 +46,6 @@ type Config struct {
 	// /apps/{id}. They are the Pusher apps too, so topics and Pusher
 	// channels of one app meet. At least one.
 	Apps *apps.Set
-	// MaxSubscriptions bounds the topics one connection may be subscribed
-	// to at once [100].
-	MaxSubscriptions int
 	// PublishesPerSecond bounds the publish frames one connection may send
 	// per second [the hub's ClientEventsPerSecond].
 	PublishesPerSecond int
@@ -70,11 +66,8 @@ func (cfg *Config) validate() error {
 	if cfg.Apps == nil || cfg.Apps.Len() == 0 {
 		return fmt.Errorf("topics: %w", apps.ErrNoApps)
 	}
-	if cfg.MaxSubscriptions < 0 || cfg.PublishesPerSecond < 0 || cfg.PingInterval < 0 || cfg.SendQueue < 0 {
+	if cfg.PublishesPerSecond < 0 || cfg.PingInterval < 0 || cfg.SendQueue < 0 {
 		return errors.New("topics: limits must not be negative")
-	}
-	if cfg.MaxSubscriptions == 0 {
-		cfg.MaxSubscriptions = DefaultMaxSubscriptions
 	}
 	if cfg.PingInterval == 0 {
 		cfg.PingInterval = DefaultPingInterval

@@ -20,8 +20,8 @@ import (
 // The token comes from the access_token query parameter, which is how
 // realtime-pubsub-client sends it, or else from an Authorization: Bearer
 // header. Refusals happen before the upgrade, as JSON errors: 404 for an
-// unknown app, 401 for a missing, invalid, expired or revoked token, 503
-// over capacity.
+// unknown app, 401 for a missing, invalid, expired or revoked token, 429
+// when the caller's address holds its connection cap, 503 over capacity.
 func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appID, clientIP string) {
 	ctx := r.Context()
 	if s.cfg.Apps.ByID(appID) == nil {
@@ -38,18 +38,29 @@ func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appID, c
 		httpx.WriteError(w, http.StatusServiceUnavailable, httpx.CodeServerError, "over capacity, try again later")
 		return
 	}
+	release, err := s.hub.AdmitAddress(clientIP)
+	if err != nil {
+		s.log.InfoContext(ctx, "topics: address over its connection cap", "app", appID, "ip", clientIP)
+		w.Header().Set("Retry-After", "10")
+		httpx.WriteError(w, http.StatusTooManyRequests, httpx.CodeRateLimited, "too many connections from this address")
+		return
+	}
 	c, err := s.tr.Upgrade(w, r)
 	if err != nil {
+		release()
 		s.log.DebugContext(ctx, "topics: upgrade failed", "err", err)
 		return
 	}
-	ss := &session{srv: s, app: appID, id: newConnID(s.hub), ws: c, codec: codecs.For(c.Compressed())}
+	ss := &session{srv: s, app: appID, id: newConnID(s.hub), ws: c, codec: codecs.For(c.Compressed()),
+		frames: s.hub.NewFrameBucket(), release: release}
 	if err := s.hub.Register(ss, appID); err != nil {
+		release()
 		s.refuse(c, CodeTryAgain, "over capacity")
 		return
 	}
 	if err := s.hub.Bind(ss, tok.sid, tok.sub); err != nil {
 		s.hub.Unregister(context.Background(), ss)
+		release()
 		code, msg := CodeTryAgain, "server unavailable"
 		if errors.Is(err, realtime.ErrRevoked) {
 			code, msg = CodeRevoked, realtime.ReasonRevoked.String()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"gatehouse/realtime"
 	"gatehouse/realtime/internal/wstest"
 	"gatehouse/realtime/topics"
 )
@@ -206,7 +207,7 @@ func TestPublishRateLimit(t *testing.T) {
 }
 
 func TestSubscriptionLimit(t *testing.T) {
-	e := newEnv(t, envOpts{cfg: func(c *topics.Config) { c.MaxSubscriptions = 2 }})
+	e := newEnv(t, envOpts{limits: realtime.Limits{ChannelsPerConnection: 2}})
 	c := e.user(t, "greedy", sub("*"))
 	c.subscribed("a")
 	c.subscribed("b")

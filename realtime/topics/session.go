@@ -29,8 +29,11 @@ type session struct {
 	gen   uint64
 
 	// Owned by the reading goroutine, which handles one frame at a time.
-	subs []string            // topics subscribed to
-	rate realtime.RateWindow // publishes per second
+	subs   []string             // topics subscribed to
+	rate   realtime.RateWindow  // publishes per second
+	frames realtime.FrameBucket // every inbound frame
+	// release frees this socket's share of its address's connection cap.
+	release func()
 }
 
 var _ realtime.Conn = (*session)(nil)
@@ -63,6 +66,13 @@ func (ss *session) Disconnect(reason realtime.Reason) {
 // OnMessage handles one client frame.
 func (ss *session) OnMessage(_ *wsconn.Conn, p []byte) {
 	ss.pingedAt.Store(0)
+	if !ss.frames.Allow(ss.srv.cfg.Clock.Now()) {
+		// A sustained flood: close with "try again later" (1013), after
+		// which the client backs off and reconnects.
+		ss.srv.hub.Refused(realtime.RefusedFrameFlood)
+		ss.ws.Close(CodeTryAgain, "too many messages")
+		return
+	}
 	if ss.expired() {
 		return
 	}
@@ -94,6 +104,7 @@ func (ss *session) OnClose(_ *wsconn.Conn, _ error) {
 	ss.mu.Unlock()
 	ss.srv.track(ss, false)
 	ss.srv.hub.Unregister(context.Background(), ss)
+	ss.release()
 }
 
 func (ss *session) sendError(e *protoError) {

@@ -2,6 +2,7 @@ package topics
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"gatehouse/realtime"
@@ -26,10 +27,6 @@ func (ss *session) subscribe(ctx context.Context, f frame) {
 		ss.ack(f.ID)
 		return
 	}
-	if len(ss.subs) >= ss.srv.cfg.MaxSubscriptions {
-		refuse(errTooManySubs, "too many subscriptions on this connection")
-		return
-	}
 	err := ss.srv.hub.Subscribe(ctx, ss, f.Topic, nil, func(res realtime.SubscribeResult) {
 		// Runs before any event of the topic can reach this socket.
 		ss.ack(f.ID)
@@ -38,7 +35,11 @@ func (ss *session) subscribe(ctx context.Context, f frame) {
 			ss.ws.SendText(appendMessage(nil, &m))
 		}
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, realtime.ErrTooManyChannels):
+		refuse(errTooManySubs, "too many subscriptions on this connection")
+		return
+	case err != nil:
 		ss.srv.log.WarnContext(ctx, "topics: subscribe", "app", ss.app, "topic", f.Topic, "err", err)
 		refuse(errServer, "the subscription could not be completed")
 		return

@@ -35,6 +35,8 @@ type Conn struct {
 	deadline    time.Time // cap on write deadlines once closing
 	closeErr    error
 	closed      atomic.Bool
+	peerClosed  bool // the peer's close frame arrived
+	lingering   bool // our close frame is out; waiting for the peer's
 
 	// reading side, owned by the single active reader
 	readers  atomic.Int32
@@ -154,7 +156,7 @@ func (c *Conn) flush() {
 			err := c.closeErr
 			c.mu.Unlock()
 			if closing {
-				c.shutdown(err)
+				c.finishClose(err)
 			}
 			return
 		}
@@ -177,6 +179,35 @@ func (c *Conn) flush() {
 			return
 		}
 	}
+}
+
+// closeLinger bounds how long a connection we closed waits for the peer's
+// close frame after sending its own.
+const closeLinger = 2 * time.Second
+
+// finishClose ends a connection whose close frame is written. When the
+// close is ours, the socket is half-closed and kept reading (frames are
+// dropped) until the peer answers with its close frame, hangs up, or
+// closeLinger passes: closing at once while the peer is still sending would
+// make the kernel reset the connection, and the peer would lose our close
+// frame and its code (RFC 6455 §7.1.1: the server closes the TCP connection
+// after the closing handshake).
+func (c *Conn) finishClose(err error) {
+	c.mu.Lock()
+	peer := c.peerClosed
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	if peer || !ok || c.state != stateClosing {
+		c.mu.Unlock()
+		c.shutdown(err)
+		return
+	}
+	c.lingering = true
+	c.mu.Unlock()
+	if cw.CloseWrite() != nil {
+		c.shutdown(err)
+		return
+	}
+	time.AfterFunc(closeLinger, func() { c.shutdown(err) })
 }
 
 // shutdown closes the socket once and reports it to the handler.

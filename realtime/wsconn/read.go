@@ -239,6 +239,8 @@ func (c *Conn) frame(h ws.Header, p []byte) error {
 			code = int(binary.BigEndian.Uint16(p))
 		}
 		c.mu.Lock()
+		c.peerClosed = true
+		lingering := c.lingering
 		if c.closeErr == nil {
 			c.closeErr = errPeerGone
 			if code == CloseNormal || code == CloseGoingAway {
@@ -246,6 +248,11 @@ func (c *Conn) frame(h ws.Header, p []byte) error {
 			}
 		}
 		c.mu.Unlock()
+		if lingering {
+			// The answer to our close: the handshake is complete.
+			c.shutdown(nil)
+			return nil
+		}
 		c.Close(code, "")
 		return nil
 	case opText, opBinary:

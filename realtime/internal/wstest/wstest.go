@@ -178,8 +178,8 @@ func (c *Client) ReadText(t testing.TB) string {
 	return string(m.Data)
 }
 
-// ExpectClose reads until a close frame and returns its code and reason;
-// text messages before it are returned too.
+// ExpectClose reads until a close frame, answers it with a close frame and
+// returns its code and reason; text messages before it are returned too.
 func (c *Client) ExpectClose(t testing.TB) (code int, reason string, before []string) {
 	t.Helper()
 	for {
@@ -188,6 +188,13 @@ func (c *Client) ExpectClose(t testing.TB) (code int, reason string, before []st
 			t.Fatalf("waiting for close: %v (after %q)", err, before)
 		}
 		if m.Op == ws.OpClose {
+			// Answer as a real client does (RFC 6455 §5.5.1), completing
+			// the closing handshake.
+			code := ws.StatusCode(m.Code)
+			if code == 0 {
+				code = ws.StatusNormalClosure
+			}
+			_ = c.WriteFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(code, "")))
 			return m.Code, m.Reason, before
 		}
 		before = append(before, string(m.Data))
