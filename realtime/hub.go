@@ -105,6 +105,12 @@ type connState struct {
 	sid  string
 	user string
 	subs map[string]*Member // channel -> presence member (nil otherwise)
+	// pending holds sessions that authorised this socket for a channel
+	// (/pusher/auth), applied when the socket itself subscribes to it;
+	// contested is set once two sessions claimed the socket, after which no
+	// authorisation binds it (see BindSession).
+	pending   map[string]string
+	contested bool
 }
 
 // New returns a hub joined to bp that closes the sockets of each session

@@ -171,8 +171,9 @@ func TestRevokeSessionAcrossNodes(t *testing.T) {
 	join(t, hubs[0], a, "app", "chat")
 	join(t, hubs[0], b, "app", "chat")
 	join(t, hubs[1], c, "app", "chat")
-	// The auth request for a lands on the other node.
-	if err := hubs[1].BindSession(ctx, "app", a.Name, "sid-1"); err != nil {
+	// The auth request for a lands on the other node; a is subscribed to
+	// the channel it was authorised for.
+	if err := hubs[1].BindSession(ctx, "app", a.Name, "chat", "sid-1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := hubs[1].Bind(c, "sid-1", ""); err != nil {
@@ -192,8 +193,69 @@ func TestRevokeSessionAcrossNodes(t *testing.T) {
 	if err := hubs[0].Bind(b, "sid-1", ""); !errors.Is(err, realtime.ErrRevoked) {
 		t.Fatalf("Bind revoked sid: %v", err)
 	}
-	_ = hubs[1].BindSession(ctx, "app", b.Name, "sid-1")
+	_ = hubs[1].BindSession(ctx, "app", b.Name, "chat", "sid-1")
 	b.Disconnected(t, realtime.ReasonRevoked)
+}
+
+// Whoever learns a socket id must not be able to bind that socket to their
+// own session and close it by logging out: an authorisation binds only once
+// the socket subscribes to the channel it was authorised for, and the first
+// session to authorise a socket owns it.
+func TestBindSessionCannotHijackSockets(t *testing.T) {
+	revs := revocation.NewMemory(nil)
+	hubs := cluster(t, 2, realtime.Config{}, revs)
+	ctx := context.Background()
+	revoke := func(sid string) {
+		t.Helper()
+		if err := revs.Revoke(ctx, sid, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stillOpen := func(c *testConn) {
+		t.Helper()
+		select {
+		case r := <-c.Gone:
+			t.Fatalf("victim %s disconnected: %v", c.Name, r)
+		default:
+		}
+	}
+
+	// 1. The victim holds private-chat with its own session; the attacker
+	// authorises the victim's socket for the same channel, then logs out.
+	v1 := newConn("5.1", nil)
+	join(t, hubs[0], v1, "app", "private-chat")
+	if err := hubs[0].BindSession(ctx, "app", v1.Name, "private-chat", "sid-victim"); err != nil {
+		t.Fatal(err)
+	}
+	_ = hubs[1].BindSession(ctx, "app", v1.Name, "private-chat", "sid-attacker")
+	revoke("sid-attacker")
+	stillOpen(v1)
+
+	// 2. The attacker authorises a socket for channels it never joins.
+	v2 := newConn("5.2", nil)
+	join(t, hubs[0], v2, "app", "public-x")
+	for _, ch := range []string{"private-a", "private-b", "presence-c"} {
+		_ = hubs[1].BindSession(ctx, "app", v2.Name, ch, "sid-attacker-2")
+	}
+	revoke("sid-attacker-2")
+	stillOpen(v2)
+
+	// 3. The attacker is first, for the channel the victim then joins with
+	// its own authorisation: the socket is contested and binds to no one.
+	v3 := newConn("5.3", nil)
+	join(t, hubs[0], v3, "app")
+	_ = hubs[1].BindSession(ctx, "app", v3.Name, "private-chat", "sid-attacker-3")
+	_ = hubs[0].BindSession(ctx, "app", v3.Name, "private-chat", "sid-victim-3")
+	if err := hubs[0].Subscribe(ctx, v3, "private-chat", nil, func(realtime.SubscribeResult) {}); err != nil {
+		t.Fatal(err)
+	}
+	revoke("sid-attacker-3")
+	stillOpen(v3)
+
+	// The owner's own logout still closes a socket it bound.
+	revoke("sid-victim")
+	v1.Disconnected(t, realtime.ReasonRevoked)
+	stillOpen(v2)
 }
 
 // A hub that could never close a revoked session's sockets is refused.

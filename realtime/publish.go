@@ -32,7 +32,7 @@ func (h *Hub) handle(env Envelope) {
 			Message: Message{App: env.Message.App, Channel: env.Message.Channel, UserID: env.UserID}}
 		h.fanout(ev, env.Conn)
 	case KindBindSession:
-		h.bindRemote(env.Message.App, env.Conn, env.SID)
+		h.bindRemote(env.Message.App, env.Conn, env.Message.Channel, env.SID)
 	case KindRevokeSession:
 		// Sent by nodes of earlier versions; revocations reach every hub
 		// through the revocation list now, so there is nothing to do.

@@ -36,19 +36,28 @@ func (h *Hub) Bind(c Conn, sid, userID string) error {
 	return nil
 }
 
-// BindSession tells the node holding connection connID of app that it was
-// authorised with login session sid; the binding crosses nodes through the
-// backplane. /pusher/auth calls it so that revoking sid closes the socket.
-func (h *Hub) BindSession(ctx context.Context, app, connID, sid string) error {
+// BindSession tells the node holding connection connID of app that login
+// session sid authorised it for channel (/pusher/auth); the news crosses
+// nodes through the backplane. The binding takes effect only when the
+// socket itself subscribes to that channel (or already has), so that
+// revoking sid then closes it. A socket id is all /pusher/auth is given, so
+// the first session to authorise a socket owns it: a second, different
+// session marks the socket contested and is ignored, as is every later one
+// — nobody can bind someone else's socket to their own session and close it
+// by logging out. (Socket ids are also never shown to other clients.)
+func (h *Hub) BindSession(ctx context.Context, app, connID, channel, sid string) error {
 	if sid == "" {
 		return nil
 	}
-	env := Envelope{Kind: KindBindSession, Origin: h.cfg.Node, Message: Message{App: app}, Conn: connID, SID: sid}
+	env := Envelope{Kind: KindBindSession, Origin: h.cfg.Node, Message: Message{App: app, Channel: channel}, Conn: connID, SID: sid}
 	if err := h.bp.Publish(ctx, env); err != nil {
 		return fmt.Errorf("realtime: bind session: %w", err)
 	}
 	return nil
 }
+
+// maxPending bounds the authorisations one socket keeps waiting.
+const maxPending = 16
 
 // TerminateUser closes, on every node, the connections of app bound to
 // userID.
@@ -66,21 +75,76 @@ func (h *Hub) TerminateUser(ctx context.Context, app, userID string) error {
 // closed by revokeLocal.
 func (h *Hub) revokedLocked(sid string) bool { return h.revoked.Revoked(sid) }
 
-func (h *Hub) bindRemote(app, connID, sid string) {
+func (h *Hub) bindRemote(app, connID, channel, sid string) {
 	h.mu.Lock()
 	cs := h.conns[connID]
-	if cs == nil || cs.app != app {
+	if cs == nil || cs.app != app || cs.contested || cs.sid == sid {
 		h.mu.Unlock()
 		return
 	}
-	revoked := h.revokedLocked(sid)
-	if !revoked {
-		h.setSIDLocked(cs, sid)
+	if h.claimedByOtherLocked(cs, sid) {
+		h.log.Warn("realtime: a second session authorised a socket; it stays bound to the first",
+			"app", app, "conn", connID)
+		cs.contested = true
+		cs.pending = nil
+		h.mu.Unlock()
+		return
 	}
+	if _, subscribed := cs.subs[channel]; subscribed {
+		// The socket subscribed before the news arrived (backplane lag).
+		revoked := h.bindLocked(cs, sid)
+		h.mu.Unlock()
+		if revoked {
+			cs.c.Disconnect(ReasonRevoked)
+		}
+		return
+	}
+	if cs.pending == nil {
+		cs.pending = make(map[string]string)
+	}
+	if len(cs.pending) >= maxPending {
+		for k := range cs.pending {
+			delete(cs.pending, k)
+			break
+		}
+	}
+	cs.pending[channel] = sid
 	h.mu.Unlock()
-	if revoked {
-		cs.c.Disconnect(ReasonRevoked)
+}
+
+// claimedByOtherLocked reports whether a session other than sid already
+// owns cs, bound or waiting.
+func (h *Hub) claimedByOtherLocked(cs *connState, sid string) bool {
+	if cs.sid != "" && cs.sid != sid {
+		return true
 	}
+	for _, p := range cs.pending {
+		if p != sid {
+			return true
+		}
+	}
+	return false
+}
+
+// applyPendingLocked binds cs to the session that authorised channel, now
+// that cs subscribed to it. It reports whether that session is revoked (the
+// caller disconnects).
+func (h *Hub) applyPendingLocked(cs *connState, channel string) (revoked bool) {
+	sid, ok := cs.pending[channel]
+	if !ok || cs.contested {
+		return false
+	}
+	delete(cs.pending, channel)
+	return h.bindLocked(cs, sid)
+}
+
+// bindLocked binds cs to sid unless sid is revoked.
+func (h *Hub) bindLocked(cs *connState, sid string) (revoked bool) {
+	if h.revokedLocked(sid) {
+		return true
+	}
+	h.setSIDLocked(cs, sid)
+	return false
 }
 
 // revokeLocal closes this node's connections bound to sid; the revocation

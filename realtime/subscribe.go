@@ -95,6 +95,7 @@ func (h *Hub) Subscribe(ctx context.Context, c Conn, channel string, member *Mem
 		return nil
 	}
 	cs.subs[channel] = member
+	revoked := h.applyPendingLocked(cs, channel)
 	subs := h.channels[key]
 	if subs == nil {
 		subs = make(map[string]Conn)
@@ -103,6 +104,9 @@ func (h *Hub) Subscribe(ctx context.Context, c Conn, channel string, member *Mem
 	subs[c.ID()] = c
 	ack(res)
 	h.mu.Unlock()
+	if revoked {
+		c.Disconnect(ReasonRevoked)
+	}
 
 	total, err := h.bp.Occupy(ctx, key, h.cfg.Node, 1)
 	if err != nil {

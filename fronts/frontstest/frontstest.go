@@ -27,7 +27,9 @@ var (
 	// Ten is the user of Pusher's published presence vector.
 	Ten = policy.Identity{Subject: "10", Name: "Mr. Channels", SessionID: "sid-10"}
 	// Signer is the user of Pusher's published user-authentication vector.
-	Signer = policy.Identity{Subject: "12345", SessionID: "sid-12345"}
+	// It has no session id: a session's id is carried in the user data (for
+	// the socket to be bound at signin), which would change the vector.
+	Signer = policy.Identity{Subject: "12345"}
 )
 
 // Sessions are the session cookies of the identities: "gatehouse=ada",

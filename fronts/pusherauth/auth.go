@@ -42,12 +42,12 @@ type Metrics interface {
 	Decision(front, decision string)
 }
 
-// SessionBinder binds a socket of an app to the login session it was
-// authorized with, on whichever node holds the socket, so that revoking the
-// session closes it. The hosted Pusher server (realtime/pusher) implements
-// it.
+// SessionBinder tells the node holding a socket of an app that a login
+// session authorized it for channel; the socket is bound to the session when
+// it subscribes to that channel, so that revoking the session closes it. The
+// hosted Pusher server (realtime/pusher) implements it.
 type SessionBinder interface {
-	BindSession(ctx context.Context, appID, socketID, sid string) error
+	BindSession(ctx context.Context, appID, socketID, channel, sid string) error
 }
 
 // Auth serves Pusher channel authorization (POST /pusher/auth) and user
@@ -116,6 +116,11 @@ type presenceData struct {
 type userData struct {
 	ID       string    `json:"id"`
 	UserInfo *userInfo `json:"user_info,omitempty"`
+	// SID is the caller's login session. The socket presents this signed
+	// user data itself in pusher:signin, and the server binds it to the
+	// session then, so a logout closes it. Only the signing-in client sees
+	// user_data.
+	SID string `json:"sid,omitempty"`
 }
 
 // userInfo is what other members see of a user; absent when there is
@@ -167,6 +172,7 @@ func (p *Auth) channelAuth(w http.ResponseWriter, r *http.Request, _ string) {
 		ans.SharedSecret = pusherproto.SharedSecret(ch, app.EncryptionMasterKey)
 	}
 	p.allowed(r, app, req, caller)
+	p.bind(r, app, req, caller)
 	httpx.WriteJSON(w, http.StatusOK, ans)
 }
 
@@ -180,7 +186,7 @@ func (p *Auth) userAuth(w http.ResponseWriter, r *http.Request, _ string) {
 		return
 	}
 	id := caller.Identity
-	data, err := compactJSON(userData{ID: id.Subject, UserInfo: infoOf(id)})
+	data, err := compactJSON(userData{ID: id.Subject, UserInfo: infoOf(id), SID: id.SessionID})
 	if err != nil {
 		p.fail(w, r, err)
 		return
@@ -255,15 +261,20 @@ func (p *Auth) app(id string) *apps.App {
 	return p.cfg.Apps.ByID(id)
 }
 
-// allowed counts the decision and binds the socket to the caller's login
-// session, if any, so that a logout closes it.
-func (p *Auth) allowed(r *http.Request, app *apps.App, req authRequest, caller authn.Caller) {
+// allowed counts the decision.
+func (p *Auth) allowed(_ *http.Request, _ *apps.App, _ authRequest, _ authn.Caller) {
 	p.metrics.Decision("pusher", "allow")
+}
+
+// bind tells the socket's node that the caller's login session, if any,
+// authorized it for the channel; the socket is bound to the session once it
+// subscribes there, so that a logout closes it.
+func (p *Auth) bind(r *http.Request, app *apps.App, req authRequest, caller authn.Caller) {
 	sid := caller.Identity.SessionID
 	if sid == "" || p.binder == nil {
 		return
 	}
-	if err := p.binder.BindSession(r.Context(), app.ID, req.SocketID, sid); err != nil {
+	if err := p.binder.BindSession(r.Context(), app.ID, req.SocketID, req.ChannelName, sid); err != nil {
 		p.log.WarnContext(r.Context(), "pusher auth: bind session", "app", app.ID, "err", err)
 	}
 }

@@ -48,10 +48,10 @@ type binder struct {
 	calls []string
 }
 
-func (b *binder) BindSession(_ context.Context, appID, socketID, sid string) error {
+func (b *binder) BindSession(_ context.Context, appID, socketID, channel, sid string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.calls = append(b.calls, appID+" "+socketID+" "+sid)
+	b.calls = append(b.calls, appID+" "+socketID+" "+channel+" "+sid)
 	return nil
 }
 
@@ -229,8 +229,10 @@ func TestPusherAuthAccepts(t *testing.T) {
 	})
 }
 
-// A socket authorized with a login session is bound to it (so a logout
-// closes it); refusals and anonymous callers bind nothing.
+// A channel authorization with a login session tells the socket's node (so a
+// logout closes the socket once it subscribed there); user authentication
+// carries the session in the signed user data instead, for the socket to
+// present at signin; refusals and anonymous callers bind nothing.
 func TestPusherAuthBindsSessions(t *testing.T) {
 	r := newRig(t, rigOpts{anonymous: true})
 	r.pusherAuth("/pusher/auth", pusherForm("1.2", "private-chat"), "Cookie", "gatehouse=ada")
@@ -238,11 +240,19 @@ func TestPusherAuthBindsSessions(t *testing.T) {
 	r.pusherAuth("/pusher/auth", pusherForm("5.6", "private-admin"), "Cookie", "gatehouse=ada") // denied
 	r.pusherAuth("/pusher/auth", pusherForm("7.8", "presence-lobby"))                           // anonymous: no session
 	r.pusherAuth("/pusher/auth", pusherForm("9.1", "private-chat"), "Authorization", "Bearer "+r.Mint(t, frontstest.Admin, 0))
-	want := []string{"chat 1.2 sid-ada", "chat 3.4 sid-ada", "chat 9.1 sid-root"}
+	want := []string{"chat 1.2 private-chat sid-ada", "chat 9.1 private-chat sid-root"}
 	if strings.Join(r.bound.calls, "|") != strings.Join(want, "|") {
 		t.Errorf("bound %q, want %q", r.bound.calls, want)
 	}
-	if a, d := r.decisions.Count("pusher", "allow"), r.decisions.Count("pusher", "deny"); a != 4 || d != 1 {
+	// The session travels to the socket in the signed user data instead.
+	var ua struct {
+		UserData string `json:"user_data"`
+	}
+	rec := r.pusherAuth("/pusher/user-auth", pusherForm("3.4", ""), "Cookie", "gatehouse=ada")
+	if err := json.Unmarshal(rec.Body.Bytes(), &ua); err != nil || !strings.Contains(ua.UserData, `"sid":"sid-ada"`) {
+		t.Errorf("user_data %q carries no session", ua.UserData)
+	}
+	if a, d := r.decisions.Count("pusher", "allow"), r.decisions.Count("pusher", "deny"); a != 5 || d != 1 {
 		t.Errorf("decisions: %d allowed, %d denied; want 4 and 1", a, d)
 	}
 }

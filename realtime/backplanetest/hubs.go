@@ -150,9 +150,12 @@ func testHubsPresence(t *testing.T, a, b *realtime.Hub) {
 
 func testHubsRevoke(t *testing.T, a, b *realtime.Hub, revs revocation.List) {
 	cb := register(t, b, "2.1")
+	if err := b.Subscribe(ctx(t), cb, "private-x", nil, func(realtime.SubscribeResult) {}); err != nil {
+		t.Fatal(err)
+	}
 	// The binding crosses the backplane; the revocation may reach node b
 	// before or after it: either way the socket closes.
-	if err := a.BindSession(ctx(t), "app", "2.1", "sid-1"); err != nil {
+	if err := a.BindSession(ctx(t), "app", "2.1", "private-x", "sid-1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := revs.Revoke(ctx(t), "sid-1", time.Now().Add(time.Hour)); err != nil {

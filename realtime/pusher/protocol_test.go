@@ -335,6 +335,27 @@ func TestSigninAndTerminate(t *testing.T) {
 	other.sync()
 }
 
+// The session in the signed user data binds the socket that signs in with
+// it: a logout closes it. Nobody else can present that signature.
+func TestSigninBindsTheSession(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	a, b := e.connect(t, wstest.Options{}), e.connect(t, wstest.Options{})
+	userData := `{"id":"12345","sid":"sid-signin"}`
+	a.send("pusher:signin", "", map[string]string{"auth": pusherproto.UserAuth(appKey, appSecret, a.socketID, userData), "user_data": userData})
+	a.expect("pusher:signin_success")
+	if err := e.revs.Revoke(context.Background(), "sid-signin", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := a.ExpectClose(t); code != 4009 {
+		t.Fatalf("close %d", code)
+	}
+	// A session already revoked cannot sign in.
+	b.send("pusher:signin", "", map[string]string{"auth": pusherproto.UserAuth(appKey, appSecret, b.socketID, userData), "user_data": userData})
+	if code, _, _ := b.ExpectClose(t); code != 4009 {
+		t.Fatalf("signin with a revoked session: close %d", code)
+	}
+}
+
 func TestSigninBadSignature(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	a := e.connect(t, wstest.Options{})
@@ -348,9 +369,11 @@ func TestRevokedSessionClosesSocket(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	a, b := e.connect(t, wstest.Options{}), e.connect(t, wstest.Options{})
 	ctx := context.Background()
-	if err := e.srv.BindSession(ctx, appID, a.socketID, "sid-42"); err != nil {
+	if err := e.srv.BindSession(ctx, appID, a.socketID, "private-x", "sid-42"); err != nil {
 		t.Fatal(err)
 	}
+	a.subscribe("private-x", "")
+	a.expect("pusher_internal:subscription_succeeded")
 	start := time.Now()
 	if err := e.revs.Revoke(ctx, "sid-42", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)

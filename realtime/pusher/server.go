@@ -129,11 +129,13 @@ func (s *Server) Routes() []httpx.Route {
 	}
 }
 
-// BindSession records that socket socketID of app appID was authorised by
-// login session sid, on whichever node holds the socket; revoking sid then
-// closes it (README, "Logging people in"). /pusher/auth calls it after signing.
-func (s *Server) BindSession(ctx context.Context, appID, socketID, sid string) error {
-	return s.hub.BindSession(ctx, appID, socketID, sid)
+// BindSession records that login session sid authorised socket socketID of
+// app appID for channel, on whichever node holds the socket; once the socket
+// subscribes there, revoking sid closes it (README, "Logging people in").
+// /pusher/auth calls it after signing. See realtime.Hub.BindSession for why
+// the first session to authorise a socket owns it.
+func (s *Server) BindSession(ctx context.Context, appID, socketID, channel, sid string) error {
+	return s.hub.BindSession(ctx, appID, socketID, channel, sid)
 }
 
 func (s *Server) track(ss *session, add bool) {

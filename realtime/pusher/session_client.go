@@ -38,7 +38,9 @@ func (ss *session) clientEvent(ctx context.Context, f clientFrame) {
 		ss.sendError(CodeClientEventError, "Client event rejected due to rate limit.")
 		return
 	}
-	msg := realtime.Message{App: ss.app.ID, Channel: ch, Name: f.Event, Data: data, UserID: ss.presence[ch], Except: ss.id, Sender: ss.id, SenderSub: ss.user}
+	// The socket id stays out of the message (no Sender): it is a secret
+	// of the socket's owner, and topic subscribers would see it.
+	msg := realtime.Message{App: ss.app.ID, Channel: ch, Name: f.Event, Data: data, UserID: ss.presence[ch], Except: ss.id, SenderSub: ss.user}
 	if err := ss.srv.hub.Publish(ctx, msg); err != nil {
 		ss.srv.log.WarnContext(ctx, "pusher: client event", "app", ss.app.ID, "channel", ch, "err", err)
 		return
@@ -60,7 +62,8 @@ func (ss *session) signin(raw []byte) {
 		return
 	}
 	var ud struct {
-		ID json.RawMessage `json:"id"`
+		ID  json.RawMessage `json:"id"`
+		SID string          `json:"sid"`
 	}
 	if err := json.Unmarshal([]byte(d.UserData), &ud); err != nil {
 		ss.refuseSignin()
@@ -71,7 +74,9 @@ func (ss *session) signin(raw []byte) {
 		ss.refuseSignin()
 		return
 	}
-	if err := ss.srv.hub.Bind(ss, "", id); err != nil {
+	// The user data is signed for this socket and presented by it: its
+	// session (when /pusher/user-auth put one in) owns the socket now.
+	if err := ss.srv.hub.Bind(ss, ud.SID, id); err != nil {
 		ss.refuseSignin()
 		return
 	}

@@ -37,7 +37,9 @@ func TestPusherAPIEventReachesTopics(t *testing.T) {
 }
 
 // A pusher-js client event (private channel) reaches topic subscribers
-// with the Pusher socket as the sender.
+// without the Pusher socket id: it is a secret of the socket's owner, and
+// whoever knew it could ask /pusher/auth to bind that socket to their own
+// session and close it by logging out.
 func TestPusherClientEventReachesTopics(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	c := e.user(t, "reader", sub("private-chat"))
@@ -47,7 +49,7 @@ func TestPusherClientEventReachesTopics(t *testing.T) {
 	p.send("client-typing", "private-chat", map[string]any{"who": "pat"})
 	p.sync()
 	d := c.expectDelivery("private-chat", "client-typing")
-	if string(d.Payload) != `{"who":"pat"}` || d.Client == nil || d.Client.ConnectionID != p.socketID {
+	if string(d.Payload) != `{"who":"pat"}` || (d.Client != nil && d.Client.ConnectionID != "") {
 		t.Fatalf("delivery %+v payload %s", d, d.Payload)
 	}
 }
