@@ -78,7 +78,7 @@ func newRealtimeServer(t *testing.T, app apps.App, proxies []string) *rtServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps, err := pusher.New(pusher.Config{Apps: set}, hub, log)
+	ps, err := pusher.New(pusher.Config{Apps: set, PublicSubscribe: func(string) bool { return true }}, hub, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 
 // FanChannel is the channel the first Config.Subscribers sockets join;
 // every event is published to it.
-const FanChannel = "bench-fan"
+const FanChannel = "public-bench-fan"
 
 // Config is one measurement of one server.
 type Config struct {
@@ -270,7 +270,7 @@ func connect(ctx context.Context, f *fleet, cfg Config) error {
 	for i := 0; i < cfg.Conns; i++ {
 		ch := FanChannel
 		if i >= cfg.Subscribers {
-			ch = "bench-idle-" + strconv.Itoa(i%cfg.IdleChannels)
+			ch = "public-bench-idle-" + strconv.Itoa(i%cfg.IdleChannels)
 		}
 		select {
 		case sem <- struct{}{}:

@@ -34,7 +34,7 @@ func NewGatehouse(ctx context.Context, a App, log *slog.Logger) (http.Handler, f
 		_ = hub.Close()
 		return nil, nil, err
 	}
-	srv, err := pusher.New(pusher.Config{Apps: set}, hub, log)
+	srv, err := pusher.New(pusher.Config{Apps: set, PublicSubscribe: func(string) bool { return true }}, hub, log)
 	if err != nil {
 		_ = hub.Close()
 		return nil, nil, err

@@ -6,6 +6,7 @@ import (
 
 	"gatehouse/fronts/pusherauth"
 	"gatehouse/handlers"
+	"gatehouse/policy"
 	"gatehouse/realtime"
 	"gatehouse/realtime/memory"
 	"gatehouse/realtime/pusher"
@@ -56,7 +57,7 @@ func wireRealtime(ctx context.Context, e env, c *core, p *parts) (pusherauth.Ses
 	// Closers run in reverse: the protocol servers first (their sockets get
 	// the reconnect codes), then the hub, then the backplane.
 	p.closers = append(p.closers, func(context.Context) error { return hub.Close() })
-	ps, err := pusher.New(pusher.Config{Apps: c.apps}, hub, e.log)
+	ps, err := pusher.New(pusher.Config{Apps: c.apps, PublicSubscribe: publicSubscribe(c.policy)}, hub, e.log)
 	if err != nil {
 		return nil, err
 	}
@@ -129,4 +130,13 @@ func registerRealtimeMetrics(m *handlers.Metrics, hub *realtime.Hub, bp *countin
 		func() float64 { return float64(hub.Stats().Delivered) })
 	m.CounterFunc("gatehouse_backplane_errors_total", "Failed backplane calls.",
 		func() float64 { return float64(bp.errors.Load()) })
+}
+
+// publicSubscribe answers which public Pusher channels a socket may join
+// without a credential: those the policy lets an anonymous caller read.
+// Topics and Pusher channels are one namespace, so a name the policy
+// restricts must not be readable over Pusher for want of a prefix.
+func publicSubscribe(pol *policy.Engine) func(string) bool {
+	anon := pol.Grants(policy.Identity{Subject: "anon:public-channel", Anonymous: true}.Normalize())
+	return anon.CanSubscribe
 }

@@ -62,11 +62,11 @@ test('a redis-server restart: readiness follows Redis, the share is written back
   const c = new PusherJS(app.key, pusherJsOptions(a));
   t.after(() => c.disconnect());
   await waitForEvent(c.connection, 'connected', 5000);
-  const news = c.subscribe('news');
+  const news = c.subscribe('public-news');
   await waitForEvent(news, 'pusher:subscription_succeeded', 5000);
   const sdk = pusherServer(b, app);
   const counted = async () => {
-    const info = await (await sdk.get({ path: '/channels/news', params: { info: 'subscription_count' } })).json();
+    const info = await (await sdk.get({ path: '/channels/public-news', params: { info: 'subscription_count' } })).json();
     return info.subscription_count === 1;
   };
   // subscription_succeeded comes before the count reaches Redis.
@@ -86,7 +86,7 @@ test('a redis-server restart: readiness follows Redis, the share is written back
   await poll(counted, { timeout: 10000, what: 'the subscription on A counted again' });
 
   const got = waitForEvent(news, 'headline', 5000);
-  assert.equal((await sdk.trigger('news', 'headline', { after: 'restart' })).status, 200);
+  assert.equal((await sdk.trigger('public-news', 'headline', { after: 'restart' })).status, 200);
   assert.deepEqual(await got, { after: 'restart' });
   assert.equal(c.connection.state, 'connected', 'the client never noticed');
 

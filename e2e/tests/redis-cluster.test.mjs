@@ -54,16 +54,16 @@ async function subscribed(c, name) {
 
 test('an event published through the HTTP API of node B reaches a pusher-js client on node A', async (t) => {
   const { nodes: [a, b] } = await cluster(t, 2);
-  const { ch } = await subscribed(client(t, a), 'news');
+  const { ch } = await subscribed(client(t, a), 'public-news');
   const got = waitForEvent(ch, 'headline', 5000);
   const sdk = pusherServer(b, app);
   const data = { title: 'über', n: 1 };
-  const res = await sdk.trigger('news', 'headline', data);
+  const res = await sdk.trigger('public-news', 'headline', data);
   assert.equal(res.status, 200);
   assert.deepEqual(await got, data);
 
   // Node B counts the subscription held on node A.
-  const viaB = await (await sdk.get({ path: '/channels/news', params: { info: 'subscription_count' } })).json();
+  const viaB = await (await sdk.get({ path: '/channels/public-news', params: { info: 'subscription_count' } })).json();
   assert.equal(viaB.occupied, true);
   assert.equal(viaB.subscription_count, 1);
 });

@@ -39,11 +39,21 @@ type Config struct {
 	WebhookQueue int
 	// Now is the clock [time.Now].
 	Now func() time.Time
+	// PublicSubscribe decides whether a socket may subscribe to a public
+	// channel (no private-, presence- or # prefix), which Pusher clients
+	// join without any authorization. Topics and Pusher channels are one
+	// namespace, so the policy's answer for an anonymous caller decides:
+	// a name the policy restricts is not readable over Pusher without a
+	// credential. Required.
+	PublicSubscribe func(channel string) bool
 }
 
 func (cfg *Config) validate() error {
 	if cfg.Apps == nil || cfg.Apps.Len() == 0 {
 		return fmt.Errorf("pusher: %w", apps.ErrNoApps)
+	}
+	if cfg.PublicSubscribe == nil {
+		return fmt.Errorf("pusher: PublicSubscribe is required (who may read public channels)")
 	}
 	if cfg.ActivityTimeout <= 0 {
 		cfg.ActivityTimeout = 120 * time.Second

@@ -58,7 +58,9 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := pusher.Config{Apps: set}
+	// Public channels: open but for restricted-* (what a policy would
+	// keep from anonymous callers).
+	cfg := pusher.Config{Apps: set, PublicSubscribe: func(ch string) bool { return !strings.HasPrefix(ch, "restricted-") }}
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}

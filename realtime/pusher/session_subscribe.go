@@ -65,6 +65,11 @@ func (ss *session) subscribe(ctx context.Context, raw []byte) {
 			ss.authError(ch)
 			return
 		}
+	case t == pusherproto.Public && !ss.srv.cfg.PublicSubscribe(ch):
+		// No credential comes with a public subscribe: what the policy
+		// lets an anonymous caller read is what a public channel is.
+		ss.authError(ch)
+		return
 	}
 	err := ss.srv.hub.Subscribe(ctx, ss, ch, member, func(res realtime.SubscribeResult) {
 		ss.ws.SendText(eventJSON("pusher_internal:subscription_succeeded", ch, succeededData(member, res)))

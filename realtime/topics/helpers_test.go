@@ -149,7 +149,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps, err := pusher.New(pusher.Config{Apps: set}, hub, nil)
+	ps, err := pusher.New(pusher.Config{Apps: set, PublicSubscribe: func(ch string) bool { return !strings.HasPrefix(ch, "restricted-") }}, hub, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,62 @@
+// Attacks on authorization, tried against the real binary with the real
+// clients (README, "Security"; SECURITY.md).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import PusherJS from 'pusher-js';
+import WebSocket from 'ws';
+import { startGatehouse } from '../lib/gatehouse.mjs';
+import { anonymousToken } from '../lib/jwt.mjs';
+import { pusherJsOptions, pusherServer } from '../lib/realtime.mjs';
+import { waitForEvent, withTimeout } from '../lib/wait.mjs';
+
+/** topicFrames opens a topic socket and returns it with a queue of frames. */
+async function topicSocket(gh, app, token) {
+  const ws = new WebSocket(`ws://127.0.0.1:${gh.port}/apps/${app}?access_token=${token}`);
+  const frames = [];
+  const waiters = [];
+  ws.on('message', (raw) => {
+    const f = JSON.parse(raw.toString());
+    const i = waiters.findIndex((w) => w.match(f));
+    if (i >= 0) waiters.splice(i, 1)[0].resolve(f); else frames.push(f);
+  });
+  await withTimeout(new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); }), 5000, 'topic socket');
+  const next = (match, ms = 5000) => {
+    const i = frames.findIndex(match);
+    if (i >= 0) return Promise.resolve(frames.splice(i, 1)[0]);
+    return withTimeout(new Promise((resolve) => waiters.push({ match, resolve })), ms, 'topic frame');
+  };
+  return { ws, next };
+}
+
+test('V1: a name the policy restricts cannot be read over Pusher without a credential; a public one can', async (t) => {
+  const gh = await startGatehouse({ t });
+  const app = gh.devApp();
+  // The topic side refuses an anonymous token the restricted topic.
+  const topic = await topicSocket(gh, app.id, await anonymousToken(gh));
+  t.after(() => topic.ws.terminate());
+  topic.ws.send(JSON.stringify({ type: 'subscribe', data: { topic: 'admin-alerts', id: 's1' } }));
+  const err = await topic.next((f) => f.topic === 'priv/errors');
+  assert.equal(err.data.code, 'forbidden');
+
+  // A bare Pusher socket (the app key is public) is refused it too.
+  const client = new PusherJS(app.key, pusherJsOptions(gh));
+  t.after(() => client.disconnect());
+  await waitForEvent(client.connection, 'connected', 5000);
+  const admin = client.subscribe('admin-alerts');
+  const [refusal] = await waitForEvent(admin, 'pusher:subscription_error', 5000, { all: true });
+  assert.equal(refusal.status, 401);
+  const leaked = [];
+  admin.bind('secret', (d) => leaked.push(d));
+
+  // The same socket reads a channel the anonymous policy grants.
+  const pub = client.subscribe('public-news');
+  await waitForEvent(pub, 'pusher:subscription_succeeded', 5000);
+  const got = waitForEvent(pub, 'headline', 5000);
+  const sdk = pusherServer(gh, app);
+  assert.equal((await sdk.trigger('admin-alerts', 'secret', { launch: 'codes' })).status, 200);
+  assert.equal((await sdk.trigger('public-news', 'headline', { n: 1 })).status, 200);
+  assert.deepEqual(await got, { n: 1 });
+  // Events are delivered in order per socket: the admin event, published
+  // first, would have arrived before the headline.
+  assert.deepEqual(leaked, []);
+});
