@@ -94,6 +94,10 @@ type Session struct {
 // DevIDP configures the built-in development identity provider.
 type DevIDP struct {
 	Enabled *bool `yaml:"enabled"`
+	// InsecureAllowInServe lets `serve` run the development identity
+	// provider (anyone logs in as anyone, with any role): only for test
+	// deployments on http. `serve` refuses it otherwise.
+	InsecureAllowInServe bool `yaml:"insecure_allow_in_serve"`
 }
 
 // Policy is the grant policy of the README's "Policy" section.

@@ -65,7 +65,7 @@ func (cfg *Config) Validate(mode Mode) error {
 	}
 	cfg.validateKeys(c, mode)
 	cfg.validateTokens(c)
-	cfg.validateOIDC(c)
+	cfg.validateOIDC(c, mode)
 	cfg.validatePolicy(c)
 	cfg.validateApps(c)
 	cfg.validateRealtime(c)
@@ -177,7 +177,7 @@ func hasAlg(ks []SigningKey, alg string) bool {
 	return false
 }
 
-func (cfg *Config) validateOIDC(c *checker) {
+func (cfg *Config) validateOIDC(c *checker, mode Mode) {
 	o := &cfg.OIDC
 	names := map[string]bool{}
 	for i, p := range o.Providers {
@@ -219,7 +219,16 @@ func (cfg *Config) validateOIDC(c *checker) {
 			s.CookieName = "gatehouse"
 		}
 	}
-	if len(o.Providers) > 0 && len(s.HashKeys) == 0 && !On(cfg.DevIDP.Enabled) {
+	devIDP := On(cfg.DevIDP.Enabled)
+	if mode == Serve && devIDP {
+		switch {
+		case strings.HasPrefix(cfg.Server.PublicURL, "https://"):
+			c.add("dev_idp.enabled", "the development identity provider lets anyone log in as anyone with any role; it is refused with an https public_url")
+		case !cfg.DevIDP.InsecureAllowInServe:
+			c.add("dev_idp.enabled", "the development identity provider lets anyone log in as anyone with any role; serve refuses it unless dev_idp.insecure_allow_in_serve is true (test deployments only)")
+		}
+	}
+	if mode == Serve && (len(o.Providers) > 0 || devIDP) && len(s.HashKeys) == 0 {
 		c.add("oidc.session.hash_keys", "required when providers are configured")
 	}
 	for i, k := range s.HashKeys {

@@ -163,3 +163,34 @@ server: {public_url: "https://rt.example.com", trusted_proxies: ["10.0.0.1"]}
 		t.Fatalf("limits %+v", c.Realtime.Limits)
 	}
 }
+
+// V2: serve refuses the development identity provider unless an insecure_
+// switch says it is a test deployment, refuses it outright with https, and
+// never skips the session keys for it.
+func TestServeRefusesTheDevIdentityProvider(t *testing.T) {
+	keys := `oidc: {session: {hash_keys: ["` + strings.Repeat("A", 43) + `="], block_keys: ["` + strings.Repeat("A", 43) + `="]}}` + "\n"
+	for _, tc := range []struct {
+		name, doc string
+		mode      Mode
+		want      string
+	}{
+		{"serve, http, no switch", "server: {public_url: http://127.0.0.1:1}\nkeys: {dir: /k}\ndev_idp: {enabled: true}\n" + keys, Serve, "dev_idp.enabled (line 3): the development identity provider lets anyone log in"},
+		{"serve, https, switch", "server: {public_url: https://rt.example.com}\nkeys: {dir: /k}\ndev_idp: {enabled: true, insecure_allow_in_serve: true}\n" + keys, Serve, "refused with an https public_url"},
+		{"serve, http, switch, no session keys", "server: {public_url: http://127.0.0.1:1}\nkeys: {dir: /k}\ndev_idp: {enabled: true, insecure_allow_in_serve: true}\n", Serve, "oidc.session.hash_keys: required"},
+		{"serve, http, switch", "server: {public_url: http://127.0.0.1:1}\nkeys: {dir: /k}\ndev_idp: {enabled: true, insecure_allow_in_serve: true}\n" + keys, Serve, ""},
+		{"dev", "dev_idp: {enabled: true}\n", Dev, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.doc), tc.mode, env(nil))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

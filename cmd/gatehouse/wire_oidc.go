@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -117,6 +118,10 @@ func wireDevIDP(e env, p *parts) (oidc.ProviderConfig, error) {
 		return oidc.ProviderConfig{}, err
 	}
 	p.routes = append(p.routes, &handlers.DevIDP{Base: idp.Base(), Handler: idp})
+	e.log.Warn("the development identity provider is on: anyone can log in as anyone with any role; NOT FOR PRODUCTION", "issuer", issuer)
+	if e.mode != modeDev {
+		fmt.Fprintf(os.Stderr, "Gatehouse: the development identity provider is on at %s: anyone can log in as anyone. NOT FOR PRODUCTION\n", issuer)
+	}
 	p.banner = append(p.banner, fmt.Sprintf("dev idp     %s (any name, pick roles; NOT FOR PRODUCTION)", issuer))
 	p.banner = append(p.banner, fmt.Sprintf("login       %s/login", pub))
 	return oidc.ProviderConfig{

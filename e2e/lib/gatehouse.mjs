@@ -1,5 +1,7 @@
 // The gatehouse binary under test, on a free loopback port.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.mjs';
@@ -9,6 +11,8 @@ import { poll } from './wait.mjs';
 const e2eDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
 /** gatehouseBin is $GATEHOUSE_BIN, or ../bin/gatehouse relative to e2e/. */
+const execFileP = promisify(execFile);
+
 export const gatehouseBin = process.env.GATEHOUSE_BIN
   ? path.resolve(process.env.GATEHOUSE_BIN)
   : path.resolve(e2eDir, '..', 'bin', 'gatehouse');
@@ -161,4 +165,19 @@ export async function startGatehouse({
   };
   if (t) t.after(() => handle.stop());
   return handle;
+}
+
+/**
+ * runGatehouse runs the binary once with args (a command such as `config
+ * check` or a `serve` expected to refuse its config) and resolves with
+ * {code, stdout, stderr}; only PATH is inherited from the environment.
+ */
+export async function runGatehouse(args, { timeout = 20000 } = {}) {
+  try {
+    const { stdout, stderr } = await execFileP(gatehouseBin, args, { timeout, env: { PATH: process.env.PATH } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    if (typeof err.code !== 'number') throw err;
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
 }

@@ -2,27 +2,14 @@
 // signing key, and a policy that is exactly what they wrote.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { gatehouseBin, startGatehouse } from '../lib/gatehouse.mjs';
+import { runGatehouse, startGatehouse } from '../lib/gatehouse.mjs';
 import { freePort } from '../lib/free-port.mjs';
 import { claims } from '../lib/jwt.mjs';
 import { makeTempDir } from '../lib/proc.mjs';
 
-const run = promisify(execFile);
-
-/** cli runs the binary and resolves with {code, stdout, stderr}. */
-async function cli(args) {
-  try {
-    const { stdout, stderr } = await run(gatehouseBin, args, { timeout: 20000, env: { PATH: process.env.PATH } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    if (typeof err.code !== 'number') throw err;
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = runGatehouse;
 
 test('one ES256 key and nothing about anonymous tokens: config check, serve, token mint and dev all accept it', async (t) => {
   const dir = makeTempDir('gatehouse-e2e-minimal-');

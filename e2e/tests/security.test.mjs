@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import PusherJS from 'pusher-js';
 import WebSocket from 'ws';
-import { startGatehouse } from '../lib/gatehouse.mjs';
+import { runGatehouse, startGatehouse } from '../lib/gatehouse.mjs';
+import { freePort } from '../lib/free-port.mjs';
 import { anonymousToken } from '../lib/jwt.mjs';
 import { pusherJsOptions, pusherServer } from '../lib/realtime.mjs';
 import { waitForEvent, withTimeout } from '../lib/wait.mjs';
@@ -40,7 +41,6 @@ test('V1: a name the policy restricts cannot be read over Pusher without a crede
 
   // A bare Pusher socket (the app key is public) is refused it too.
   const client = new PusherJS(app.key, pusherJsOptions(gh));
-  t.after(() => client.disconnect());
   await waitForEvent(client.connection, 'connected', 5000);
   const admin = client.subscribe('admin-alerts');
   const [refusal] = await waitForEvent(admin, 'pusher:subscription_error', 5000, { all: true });
@@ -59,4 +59,31 @@ test('V1: a name the policy restricts cannot be read over Pusher without a crede
   // Events are delivered in order per socket: the admin event, published
   // first, would have arrived before the headline.
   assert.deepEqual(leaked, []);
+  // Before Gatehouse stops, or pusher-js would reconnect and keep node alive.
+  client.disconnect();
+});
+
+test('V2: serve refuses the development identity provider unless an insecure_ switch says so, and warns whenever it runs', async (t) => {
+  const keys = `oidc: {session: {hash_keys: ["${'A'.repeat(43)}="], block_keys: ["${'B'.repeat(43)}="]}}\n`;
+  const dir = (await import('../lib/proc.mjs')).makeTempDir('gatehouse-e2e-v2-');
+  const fs = await import('node:fs');
+  const write = (name, text) => { const f = `${dir}/${name}`; fs.writeFileSync(f, text); return f; };
+
+  const silent = write('plain.yaml', `server: {public_url: "http://127.0.0.1:1"}\nkeys: {dir: "${dir}/k"}\ndev_idp: {enabled: true}\n${keys}`);
+  for (const args of [['config', 'check', '--config', silent], ['serve', '--config', silent, '--addr', '127.0.0.1:1']]) {
+    const r = await runGatehouse(args);
+    assert.equal(r.code, 1, `${args[0]} accepted the dev IdP: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /dev_idp\.enabled \(line 3\): the development identity provider lets anyone log in as anyone/);
+  }
+  const https = write('https.yaml', `server: {public_url: "https://rt.example.com"}\nkeys: {dir: "${dir}/k"}\ndev_idp: {enabled: true, insecure_allow_in_serve: true}\n${keys}`);
+  const r = await runGatehouse(['config', 'check', '--config', https]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /refused with an https public_url/);
+
+  // With the switch on http it runs, and says so loudly.
+  const port = await freePort();
+  const gh = await startGatehouse({ t, args: ['serve'], port,
+    config: `server: {public_url: "http://127.0.0.1:${port}"}\nkeys: {dir: "${dir}/k"}\ndev_idp: {enabled: true, insecure_allow_in_serve: true}\n${keys}` });
+  assert.match(gh.stderr(), /NOT FOR PRODUCTION/);
+  assert.match(gh.stderr(), /"level":"WARN","msg":"the development identity provider is on/);
 });
