@@ -129,6 +129,9 @@ func (a *Auth) logout(c *gin.Context) {
 	http.SetCookie(c.Writer, res.Cookie)
 	if res.SessionID != "" {
 		a.revoke(ctx, res.SessionID, res.Until)
+		for _, k := range res.Logins {
+			a.revoke(ctx, k, res.Until)
+		}
 		a.log.InfoContext(ctx, "logout", "sid", res.SessionID)
 	}
 	c.Redirect(http.StatusFound, res.Redirect)

@@ -26,7 +26,7 @@ const (
 // SubjectVerifier verifies an identity provider's token offered for token
 // exchange (the oidc relying party implements it).
 type SubjectVerifier interface {
-	VerifySubjectToken(ctx context.Context, tokenType, token, provider string) (policy.Identity, error)
+	VerifySubjectToken(ctx context.Context, tokenType, token, provider string) (policy.Identity, time.Time, error)
 }
 
 // sessionSlider re-issues a session cookie that is being used (sliding idle
@@ -101,7 +101,7 @@ func (t *Token) mint(c *gin.Context) {
 	)
 	if gt := form.Get("grant_type"); gt != "" {
 		kind = "exchange"
-		id, ceiling, terr = t.exchange(ctx, gt, form.Get("subject_token"), form.Get("subject_token_type"), form.Get("provider"))
+		id, ceiling, ends, terr = t.exchange(ctx, gt, form.Get("subject_token"), form.Get("subject_token_type"), form.Get("provider"))
 	} else {
 		id, ends, terr = t.session(c)
 	}
@@ -138,18 +138,15 @@ func (t *Token) mint(c *gin.Context) {
 			return
 		}
 	}
-	req := issuer.Request{Identity: id, Grants: grants, Params: tokenParams(c)}
-	if !ends.IsZero() {
-		// A token bought with a session does not outlive it.
-		if left := ends.Sub(t.issuer.Now()).Truncate(time.Second); left < t.issuer.TTL() {
-			if left < time.Second {
-				abort(c, http.StatusUnauthorized, httpx.CodeInvalidToken, "no valid session")
-				return
-			}
-			req.TTL = left
-		}
-	}
+	// A token bought with a session or another token never outlives it, and
+	// carries that end on through every exchange.
+	req := issuer.Request{Identity: id, Grants: grants, Params: tokenParams(c), End: ends}
 	tok, err := t.issuer.Mint(profile, req)
+	if errors.Is(err, issuer.ErrCredentialEnded) {
+		t.log.InfoContext(ctx, "token refused", "kind", kind, "err", err)
+		abort(c, http.StatusUnauthorized, httpx.CodeInvalidToken, "the credential has ended")
+		return
+	}
 	if err != nil {
 		abortMintError(c, t.log.With("kind", kind), err)
 		return
@@ -192,13 +189,15 @@ func (t *Token) session(c *gin.Context) (policy.Identity, time.Time, *tokenError
 }
 
 // exchange authenticates an RFC 8693 token exchange. For one of our own
-// tokens the result can never carry more than the token did (ceiling).
-func (t *Token) exchange(ctx context.Context, grantType, subject, subjectType, provider string) (policy.Identity, *policy.Grants, *tokenError) {
+// tokens the result can never carry more than the token did (ceiling) nor
+// last beyond its absolute end; for a provider's token, beyond what the
+// provider's token proves.
+func (t *Token) exchange(ctx context.Context, grantType, subject, subjectType, provider string) (policy.Identity, *policy.Grants, time.Time, *tokenError) {
 	if grantType != TokenExchangeGrant {
-		return policy.Identity{}, nil, refuse(http.StatusBadRequest, httpx.CodeInvalidRequest, "unsupported grant_type", nil)
+		return policy.Identity{}, nil, time.Time{}, refuse(http.StatusBadRequest, httpx.CodeInvalidRequest, "unsupported grant_type", nil)
 	}
 	if subject == "" || subjectType == "" {
-		return policy.Identity{}, nil, refuse(http.StatusBadRequest, httpx.CodeInvalidRequest, "subject_token and subject_token_type are required", nil)
+		return policy.Identity{}, nil, time.Time{}, refuse(http.StatusBadRequest, httpx.CodeInvalidRequest, "subject_token and subject_token_type are required", nil)
 	}
 	invalid := func(err error) *tokenError {
 		return refuse(http.StatusUnauthorized, httpx.CodeInvalidToken, "invalid subject token", err)
@@ -207,24 +206,24 @@ func (t *Token) exchange(ctx context.Context, grantType, subject, subjectType, p
 	case TokenTypeJWT:
 		claims, err := t.issuer.Verify(subject)
 		if err != nil {
-			return policy.Identity{}, nil, invalid(err)
+			return policy.Identity{}, nil, time.Time{}, invalid(err)
 		}
 		g := claims.Grants()
-		return claims.Identity(), &g, nil
+		return claims.Identity(), &g, claims.AbsoluteEnd(), nil
 	case oidc.TokenTypeIDToken, oidc.TokenTypeAccessToken:
 		if t.subjects == nil {
-			return policy.Identity{}, nil, invalid(errors.New("no identity provider configured"))
+			return policy.Identity{}, nil, time.Time{}, invalid(errors.New("no identity provider configured"))
 		}
-		id, err := t.subjects.VerifySubjectToken(ctx, subjectType, subject, provider)
+		id, end, err := t.subjects.VerifySubjectToken(ctx, subjectType, subject, provider)
 		if errors.Is(err, oidc.ErrUnavailable) {
-			return policy.Identity{}, nil, refuse(http.StatusServiceUnavailable, httpx.CodeUnavailable, "identity provider unavailable", err)
+			return policy.Identity{}, nil, time.Time{}, refuse(http.StatusServiceUnavailable, httpx.CodeUnavailable, "identity provider unavailable", err)
 		}
 		if err != nil {
-			return policy.Identity{}, nil, invalid(err)
+			return policy.Identity{}, nil, time.Time{}, invalid(err)
 		}
-		return id, nil, nil
+		return id, nil, end, nil
 	}
-	return policy.Identity{}, nil, refuse(http.StatusBadRequest, httpx.CodeInvalidRequest, "unsupported subject_token_type", nil)
+	return policy.Identity{}, nil, time.Time{}, refuse(http.StatusBadRequest, httpx.CodeInvalidRequest, "unsupported subject_token_type", nil)
 }
 
 // tokenParams collects profile parameters from the form or the query.

@@ -6,8 +6,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"gatehouse/issuer"
 	"gatehouse/oidc"
+	"gatehouse/policy"
 )
 
 type tokenAnswer struct {
@@ -133,4 +136,78 @@ func TestTokenExchange(t *testing.T) {
 			}
 		})
 	}
+}
+
+// V3: a token never outlives the credential it was bought with, through any
+// chain of exchanges; an ID token that travelled in a logout URL buys
+// nothing afterwards.
+func TestTokensNeverOutliveTheirCredential(t *testing.T) {
+	rig := newAuthRig(t)
+	ex := func(typ, tok string) url.Values {
+		return url.Values{"grant_type": {TokenExchangeGrant}, "subject_token": {tok}, "subject_token_type": {typ}}
+	}
+	chain := func(t *testing.T, first string, end int64) {
+		t.Helper()
+		tok := first
+		for i := range 3 {
+			code, a, body := rig.token(t, ex(TokenTypeJWT, tok), "Origin", "https://elsewhere.example")
+			if code != 200 {
+				t.Fatalf("exchange %d: %d %s", i, code, body)
+			}
+			c, err := rig.issuer.Verify(a.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ExpiresAt.Unix() > end || c.AbsoluteEnd().Unix() != end {
+				t.Fatalf("exchange %d: exp %d, end %d; the credential ends at %d", i, c.ExpiresAt.Unix(), c.AbsoluteEnd().Unix(), end)
+			}
+			tok = a.AccessToken
+		}
+	}
+
+	// An anonymous token of 20 s: its exchanges end with it.
+	anon := rig.mintRaw(t, issuer.Request{Identity: policy.Identity{Subject: "anon:x", Anonymous: true}, TTL: 20 * time.Second})
+	c, _ := rig.issuer.Verify(anon)
+	chain(t, anon, c.ExpiresAt.Unix())
+
+	// An operator token of 24 h: exchanges never go past its own end.
+	op := rig.mintRaw(t, issuer.Request{Identity: policy.Identity{Subject: "svc"}, TTL: 24 * time.Hour, AllowLongTTL: true})
+	c, _ = rig.issuer.Verify(op)
+	chain(t, op, c.ExpiresAt.Unix())
+
+	// A session's token carries the session's end (max_age 1 h here).
+	ck := "gatehouse=" + rig.login(t).Value
+	_, own, _ := rig.token(t, url.Values{}, "Cookie", ck, "Origin", authOrigin)
+	c, _ = rig.issuer.Verify(own.AccessToken)
+	if left := time.Until(c.AbsoluteEnd()); left > time.Hour || left < 50*time.Minute {
+		t.Fatalf("session token end %v from now, want the session's end", left)
+	}
+	chain(t, own.AccessToken, c.AbsoluteEnd().Unix())
+
+	// After logout, the ID token of the login (id_token_hint) is refused.
+	rec := rig.do("POST", "/auth/logout", "return_to=%2Fbye", "Cookie", ck, "Origin", authOrigin)
+	loc, _ := url.Parse(rec.Header().Get("Location"))
+	hint := loc.Query().Get("id_token_hint")
+	if hint == "" {
+		t.Fatalf("no id_token_hint in %s", loc)
+	}
+	if code, _, body := rig.token(t, ex(oidc.TokenTypeIDToken, hint), "Origin", "https://elsewhere.example"); code != http.StatusUnauthorized {
+		t.Fatalf("ID token of a logged-out session exchanged: %d %s", code, body)
+	}
+	// And a token bought with an ID token before the logout is revoked
+	// with it: it carries the provider's session.
+	fresh := rig.idp.Sign(rig.idp.IDTokenClaims(""))
+	if code, _, _ := rig.token(t, ex(oidc.TokenTypeIDToken, fresh), "Origin", "https://elsewhere.example"); code != http.StatusUnauthorized {
+		t.Fatalf("another ID token of the logged-out provider session exchanged: %d", code)
+	}
+}
+
+// mintRaw mints a default-profile token directly with the rig's issuer.
+func (r *authRig) mintRaw(t *testing.T, req issuer.Request) string {
+	t.Helper()
+	tok, err := r.issuer.Mint("", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Value
 }

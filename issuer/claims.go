@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"slices"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -18,6 +19,7 @@ type Claims struct {
 	ExpiresAt   *jwt.NumericDate `json:"exp"`
 	ID          string           `json:"jti"`
 	SessionID   string           `json:"sid,omitempty"`
+	End         *jwt.NumericDate `json:"end,omitempty"`
 	Name        string           `json:"name,omitempty"`
 	Email       string           `json:"email,omitempty"`
 	Provider    string           `json:"provider,omitempty"`
@@ -63,6 +65,20 @@ func (c *Claims) Identity() policy.Identity {
 	}.Normalize()
 }
 
+// AbsoluteEnd is when the credential this token derives from ends: its
+// end claim (the login session's end, or the first token's own end through
+// every exchange), or its exp for tokens minted before the claim existed.
+// No token exchanged for this one may outlive it.
+func (c *Claims) AbsoluteEnd() time.Time {
+	if c.End != nil {
+		return c.End.Time
+	}
+	if c.ExpiresAt != nil {
+		return c.ExpiresAt.Time
+	}
+	return time.Time{}
+}
+
 // Grants parses the token's permissions; unknown permission forms are
 // dropped (a token never gains access through a string it cannot parse).
 func (c *Claims) Grants() policy.Grants {
@@ -86,6 +102,7 @@ type mintClaims struct {
 	ExpiresAt   int64    `json:"exp"`
 	ID          string   `json:"jti"`
 	SessionID   string   `json:"sid,omitempty"`
+	End         int64    `json:"end"`
 	Name        string   `json:"name,omitempty"`
 	Email       string   `json:"email,omitempty"`
 	Provider    string   `json:"provider,omitempty"`

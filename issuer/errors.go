@@ -13,4 +13,7 @@ var (
 	ErrUnknownProfile = errors.New("issuer: unknown profile")
 	// ErrUnsupportedAlg is returned when minting with an algorithm no key has.
 	ErrUnsupportedAlg = errors.New("issuer: no key for algorithm")
+	// ErrCredentialEnded is returned when minting for a credential whose
+	// absolute end (Request.End) has passed.
+	ErrCredentialEnded = errors.New("issuer: the credential has ended")
 )

@@ -25,6 +25,11 @@ type Request struct {
 	Params map[string]string
 	// AllowLongTTL lifts the MaxTTL bound to MaxOfflineTTL (operator minting).
 	AllowLongTTL bool
+	// End is the absolute end of the credential the token is bought with
+	// (the login session's end, the subject token's own end): the token
+	// never lasts beyond it, and carries it on (the end claim) so that no
+	// chain of exchanges can. Zero: the token's own exp is its end.
+	End time.Time
 }
 
 // Token is a minted token and what the HTTP layer needs to answer with it.
@@ -88,6 +93,13 @@ func (i *Issuer) Lifetime(req Request) (time.Duration, error) {
 	if ttl < 0 || ttl > limit {
 		return 0, fmt.Errorf("issuer: ttl %s out of range (0, %s]", ttl, limit)
 	}
+	if !req.End.IsZero() {
+		left := req.End.Sub(i.cfg.Now().Truncate(time.Second)).Truncate(time.Second)
+		if left < time.Second {
+			return 0, ErrCredentialEnded
+		}
+		ttl = min(ttl, left)
+	}
 	return ttl, nil
 }
 
@@ -104,6 +116,10 @@ func mintDefault(i *Issuer, req Request) (Token, error) {
 	}
 	now := i.cfg.Now().Truncate(time.Second)
 	exp := now.Add(ttl)
+	end := exp
+	if !req.End.IsZero() {
+		end = req.End.Truncate(time.Second)
+	}
 	id := req.Identity.Normalize()
 	perms := req.Grants.Permissions()
 	if perms == nil {
@@ -118,6 +134,7 @@ func mintDefault(i *Issuer, req Request) (Token, error) {
 		ExpiresAt:   exp.Unix(),
 		ID:          newJTI(),
 		SessionID:   id.SessionID,
+		End:         end.Unix(),
 		Name:        id.Name,
 		Email:       id.Email,
 		Provider:    id.Provider,

@@ -92,22 +92,24 @@ func TestVerifySubjectToken(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Providers[0].Audience = "https://api.example.com" })
 	ctx := context.Background()
 	t.Run("id token", func(t *testing.T) {
-		id, err := f.rp.VerifySubjectToken(ctx, TokenTypeIDToken, f.idp.Sign(f.idp.IDTokenClaims("")), "")
-		if err != nil || id.Subject != "alice" || id.Provider != "test" || id.SessionID != "" {
-			t.Fatal(id, err)
+		id, end, err := f.rp.VerifySubjectToken(ctx, TokenTypeIDToken, f.idp.Sign(f.idp.IDTokenClaims("")), "")
+		// The login it proves is the provider's session: logging that out
+		// revokes what the exchange buys.
+		if err != nil || id.Subject != "alice" || id.Provider != "test" || id.SessionID != "idp:test:idp-sid-1" || end.IsZero() {
+			t.Fatal(id, end, err)
 		}
 	})
 	t.Run("id token for another client", func(t *testing.T) {
 		c := f.idp.IDTokenClaims("")
 		c["aud"] = "other"
-		if _, err := f.rp.VerifySubjectToken(ctx, TokenTypeIDToken, f.idp.Sign(c), ""); !errors.Is(err, ErrInvalidToken) {
+		if _, _, err := f.rp.VerifySubjectToken(ctx, TokenTypeIDToken, f.idp.Sign(c), ""); !errors.Is(err, ErrInvalidToken) {
 			t.Fatal(err)
 		}
 	})
 	t.Run("id token of an unknown issuer", func(t *testing.T) {
 		c := f.idp.IDTokenClaims("")
 		c["iss"] = "https://evil.example"
-		if _, err := f.rp.VerifySubjectToken(ctx, TokenTypeIDToken, f.idp.Sign(c), ""); !errors.Is(err, ErrInvalidToken) {
+		if _, _, err := f.rp.VerifySubjectToken(ctx, TokenTypeIDToken, f.idp.Sign(c), ""); !errors.Is(err, ErrInvalidToken) {
 			t.Fatal(err)
 		}
 	})
@@ -117,7 +119,7 @@ func TestVerifySubjectToken(t *testing.T) {
 		c["azp"] = oidctest.ClientID
 		at := f.idp.Sign(c)
 		f.idp.AllowAccess(at)
-		id, err := f.rp.VerifySubjectToken(ctx, TokenTypeAccessToken, at, "")
+		id, _, err := f.rp.VerifySubjectToken(ctx, TokenTypeAccessToken, at, "")
 		if err != nil || id.Subject != "alice" {
 			t.Fatal(id, err)
 		}
@@ -127,23 +129,23 @@ func TestVerifySubjectToken(t *testing.T) {
 		c["aud"] = "https://other.example.com"
 		at := f.idp.Sign(c)
 		f.idp.AllowAccess(at)
-		if _, err := f.rp.VerifySubjectToken(ctx, TokenTypeAccessToken, at, ""); !errors.Is(err, ErrInvalidToken) {
+		if _, _, err := f.rp.VerifySubjectToken(ctx, TokenTypeAccessToken, at, ""); !errors.Is(err, ErrInvalidToken) {
 			t.Fatal(err)
 		}
 	})
 	t.Run("opaque access token via userinfo", func(t *testing.T) {
-		id, err := f.rp.VerifySubjectToken(ctx, TokenTypeAccessToken, f.idp.AccessToken(), "")
+		id, _, err := f.rp.VerifySubjectToken(ctx, TokenTypeAccessToken, f.idp.AccessToken(), "")
 		if err != nil || id.Subject != "alice" || id.Name != "Alice" {
 			t.Fatal(id, err)
 		}
 	})
 	t.Run("opaque access token unknown to the provider", func(t *testing.T) {
-		if _, err := f.rp.VerifySubjectToken(ctx, TokenTypeAccessToken, "nope", ""); !errors.Is(err, ErrInvalidToken) {
+		if _, _, err := f.rp.VerifySubjectToken(ctx, TokenTypeAccessToken, "nope", ""); !errors.Is(err, ErrInvalidToken) {
 			t.Fatal(err)
 		}
 	})
 	t.Run("unknown type", func(t *testing.T) {
-		if _, err := f.rp.VerifySubjectToken(ctx, "urn:x", "t", ""); !errors.Is(err, ErrInvalidToken) {
+		if _, _, err := f.rp.VerifySubjectToken(ctx, "urn:x", "t", ""); !errors.Is(err, ErrInvalidToken) {
 			t.Fatal(err)
 		}
 	})
@@ -201,4 +203,59 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// V3: an ID token whose login was logged out, or older than the session it
+// created, buys nothing; what it buys never outlives it.
+func TestExchangedIDTokenEnds(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Session.MaxAge = time.Hour })
+	ctx := context.Background()
+	claims := f.idp.IDTokenClaims("")
+	tok := f.idp.Sign(claims)
+	_, end, err := f.rp.VerifySubjectToken(ctx, TokenTypeIDToken, tok, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp := time.Unix(toInt64(claims["exp"]), 0); !end.Equal(exp) && end.After(exp) {
+		t.Fatalf("end %v after the token's exp %v", end, exp)
+	}
+	// An ID token valid for a day still ends with the session it created.
+	long := f.idp.IDTokenClaims("")
+	long["exp"] = f.clock.Now().Add(24 * time.Hour).Unix()
+	_, end, err = f.rp.VerifySubjectToken(ctx, TokenTypeIDToken, f.idp.Sign(long), "")
+	if err != nil || end.After(f.clock.Now().Add(time.Hour+time.Second)) {
+		t.Fatalf("end %v beyond iat + max_age: %v", end, err)
+	}
+	f.clock.Add(time.Hour + time.Minute)
+	if _, _, err := f.rp.VerifySubjectToken(ctx, TokenTypeIDToken, f.idp.Sign(long), ""); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("an ID token older than its session: %v", err)
+	}
+
+	// Logged out: the provider session, or the ID token itself.
+	fresh := f.idp.IDTokenClaims("")
+	f.revoked[idpSessionKey("test", "idp-sid-1")] = true
+	if _, _, err := f.rp.VerifySubjectToken(ctx, TokenTypeIDToken, f.idp.Sign(fresh), ""); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("ID token of a logged-out provider session: %v", err)
+	}
+	delete(fresh, "sid")
+	raw := f.idp.Sign(fresh)
+	if _, _, err := f.rp.VerifySubjectToken(ctx, TokenTypeIDToken, raw, ""); err != nil {
+		t.Fatalf("ID token without sid: %v", err)
+	}
+	f.revoked[idTokenKey(raw)] = true
+	if _, _, err := f.rp.VerifySubjectToken(ctx, TokenTypeIDToken, raw, ""); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("ID token whose session was logged out: %v", err)
+	}
+}
+
+func toInt64(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case float64:
+		return int64(n)
+	case int:
+		return int64(n)
+	}
+	return 0
 }

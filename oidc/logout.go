@@ -22,6 +22,11 @@ type LogoutResult struct {
 	// session's own end. SessionID is empty when there was no valid session.
 	SessionID string
 	Until     time.Time
+	// Logins are the provider login the session was made from (its
+	// session, its ID token) to revoke too, until Until: the ID token
+	// travels in the logout URL as id_token_hint, and must not be
+	// exchangeable for new tokens afterwards.
+	Logins []string
 }
 
 // Logout ends the session r carries. returnTo must pass CheckReturnTo. The
@@ -38,6 +43,12 @@ func (rp *RP) Logout(ctx context.Context, r *http.Request, returnTo string) (Log
 		return res, nil
 	}
 	res.SessionID, res.Until = sess.ID, sess.ExpiresAt()
+	if sess.IdPSession != "" {
+		res.Logins = append(res.Logins, idpSessionKey(sess.Provider, sess.IdPSession))
+	}
+	if sess.IDToken != "" {
+		res.Logins = append(res.Logins, idTokenKey(sess.IDToken))
+	}
 	rp.sessions.Forget(ctx, sess.ID)
 	p, ok := rp.providers[sess.Provider]
 	if !ok {

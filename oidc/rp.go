@@ -63,6 +63,7 @@ type RP struct {
 	secure    bool
 	consumed  *expirySet
 	index     SessionIndex
+	revoked   revocation.Checker // never nil
 	now       func() time.Time
 	log       *slog.Logger
 }
@@ -108,7 +109,7 @@ func New(cfg Config, revoked revocation.Checker, log *slog.Logger) (*RP, error) 
 	rp := &RP{
 		cfg: cfg, providers: map[string]*provider{}, returnTo: rt, sessions: sessions, login: login,
 		secure: secure, consumed: newExpirySet(100000, cfg.Now), index: cfg.Index,
-		now: cfg.Now, log: log,
+		revoked: revokedOrNone(revoked), now: cfg.Now, log: log,
 	}
 	for _, pc := range cfg.Providers {
 		if pc.Name == "" || pc.Issuer == "" || pc.ClientID == "" {
@@ -208,4 +209,16 @@ func (rp *RP) byIssuer(iss string) (*provider, bool) {
 		}
 	}
 	return nil, false
+}
+
+// noneRevoked is the checker of a relying party given none.
+type noneRevoked struct{}
+
+func (noneRevoked) Revoked(string) bool { return false }
+
+func revokedOrNone(c revocation.Checker) revocation.Checker {
+	if c == nil {
+		return noneRevoked{}
+	}
+	return c
 }

@@ -320,7 +320,7 @@ func TestThirdPartyKidsRefetchBounded(t *testing.T) {
 	base := f.idp.JWKSHits()
 	for i := range 1000 {
 		tok := f.idp.SignWithHeader(f.idp.IDTokenClaims(""), map[string]any{"kid": fmt.Sprintf("made-up-%d", i)})
-		if _, err := f.rp.VerifySubjectToken(context.Background(), TokenTypeIDToken, tok, ""); err == nil {
+		if _, _, err := f.rp.VerifySubjectToken(context.Background(), TokenTypeIDToken, tok, ""); err == nil {
 			t.Fatal("a token with an invented kid verified")
 		}
 	}
@@ -330,7 +330,7 @@ func TestThirdPartyKidsRefetchBounded(t *testing.T) {
 	f.clock.Add(DefaultKeyRefetchInterval + time.Second)
 	for i := range 1000 {
 		tok := f.idp.SignWithHeader(f.idp.IDTokenClaims(""), map[string]any{"kid": fmt.Sprintf("again-%d", i)})
-		_, _ = f.rp.VerifySubjectToken(context.Background(), TokenTypeIDToken, tok, "")
+		_, _, _ = f.rp.VerifySubjectToken(context.Background(), TokenTypeIDToken, tok, "")
 	}
 	if n := f.idp.JWKSHits() - base; n > 2 {
 		t.Fatalf("two intervals of invented kids caused %d fetches", n)
@@ -340,7 +340,7 @@ func TestThirdPartyKidsRefetchBounded(t *testing.T) {
 	f.idp.Rotate("k9")
 	before := f.idp.JWKSHits()
 	tok := f.idp.Sign(f.idp.IDTokenClaims(""))
-	if _, err := f.rp.VerifySubjectToken(context.Background(), TokenTypeIDToken, tok, ""); err == nil {
+	if _, _, err := f.rp.VerifySubjectToken(context.Background(), TokenTypeIDToken, tok, ""); err == nil {
 		t.Fatal("subject token with a new kid forced a refetch within the interval")
 	}
 	if f.idp.JWKSHits() != before {
@@ -404,6 +404,11 @@ func TestLogout(t *testing.T) {
 	}
 	if out.SessionID != res.Session.ID || out.Cookie.MaxAge >= 0 {
 		t.Fatalf("result %+v", out)
+	}
+	// The provider login goes too: its session and the ID token that
+	// travelled in the logout URL can buy nothing afterwards.
+	if want := []string{idpSessionKey("test", "idp-sid-1"), idTokenKey(q.Get("id_token_hint"))}; strings.Join(out.Logins, " ") != strings.Join(want, " ") {
+		t.Fatalf("logins revoked %q, want %q", out.Logins, want)
 	}
 	if _, err := f.rp.Logout(context.Background(), r, "//evil.example"); !errors.Is(err, ErrBadReturnTo) {
 		t.Fatalf("bad return_to = %v", err)
