@@ -194,6 +194,9 @@ type Limits struct {
 	FrameBurst            int `yaml:"frame_burst"`
 	// ConnectionsPerIP caps one client address's sockets; 0 is no cap.
 	ConnectionsPerIP int `yaml:"connections_per_ip"`
+	// AnonymousPresencePerIP caps one address's anonymous members of one
+	// presence channel.
+	AnonymousPresencePerIP int `yaml:"anonymous_presence_per_ip"`
 }
 
 // On reports whether an optional switch is set, defaulting to false.

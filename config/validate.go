@@ -351,7 +351,7 @@ func (cfg *Config) validateRealtime(c *checker) {
 		{"max_connections", l.MaxConnections}, {"max_message_bytes", l.MaxMessageBytes},
 		{"client_events_per_second", l.ClientEventsPerSecond}, {"presence_members", l.PresenceMembers},
 		{"channels_per_connection", l.ChannelsPerConnection}, {"frames_per_second", l.FramesPerSecond},
-		{"frame_burst", l.FrameBurst},
+		{"frame_burst", l.FrameBurst}, {"anonymous_presence_per_ip", l.AnonymousPresencePerIP},
 	} {
 		if f.v <= 0 {
 			c.add("realtime.limits."+f.key, "must be positive")

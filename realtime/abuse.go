@@ -13,7 +13,8 @@ var (
 	// ErrTooManyChannels refuses a subscription past
 	// Limits.ChannelsPerConnection.
 	ErrTooManyChannels = errors.New("realtime: too many channels on this connection")
-	// ErrTooManyFromIP refuses a connection past Limits.ConnectionsPerIP.
+	// ErrTooManyFromIP refuses a connection past Limits.ConnectionsPerIP,
+	// or an anonymous presence member past Limits.AnonymousPresencePerIP.
 	ErrTooManyFromIP = errors.New("realtime: too many connections from this address")
 )
 
@@ -29,6 +30,9 @@ const (
 	RefusedFrameFlood
 	// RefusedIPCap is a connection refused past Limits.ConnectionsPerIP.
 	RefusedIPCap
+	// RefusedAnonymousPresence is an anonymous presence member refused past
+	// Limits.AnonymousPresencePerIP.
+	RefusedAnonymousPresence
 	numRefusals
 )
 
@@ -41,6 +45,8 @@ func (r Refusal) String() string {
 		return "frame_flood"
 	case RefusedIPCap:
 		return "ip_cap"
+	case RefusedAnonymousPresence:
+		return "anonymous_presence"
 	}
 	return "unknown"
 }
@@ -50,8 +56,15 @@ func (r Refusal) String() string {
 type abuseLimits struct {
 	refused [numRefusals]atomic.Uint64
 
-	mu    sync.Mutex
-	perIP map[netip.Prefix]int
+	mu       sync.Mutex
+	perIP    map[netip.Prefix]int
+	presence map[presenceKey]int
+}
+
+// presenceKey counts one address's anonymous members of one channel.
+type presenceKey struct {
+	ch   ChannelKey
+	addr netip.Prefix
 }
 
 // Refused counts one refusal of kind r (the protocols call it when they
@@ -150,4 +163,35 @@ func (b *FrameBucket) Allow(now time.Time) bool {
 	}
 	b.tokens--
 	return true
+}
+
+// AdmitAnonymousPresence reserves a place for one more anonymous member of
+// presence channel key from client address ip, under
+// Limits.AnonymousPresencePerIP. It returns a release function to call
+// exactly once when that member leaves, or ErrTooManyFromIP (counted).
+func (h *Hub) AdmitAnonymousPresence(key ChannelKey, ip string) (release func(), err error) {
+	k := presenceKey{ch: key, addr: addrKey(ip)}
+	a := &h.abuse
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.presence[k] >= h.cfg.Limits.AnonymousPresencePerIP {
+		h.Refused(RefusedAnonymousPresence)
+		return nil, ErrTooManyFromIP
+	}
+	if a.presence == nil {
+		a.presence = make(map[presenceKey]int)
+	}
+	a.presence[k]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if a.presence[k] <= 1 {
+				delete(a.presence, k)
+			} else {
+				a.presence[k]--
+			}
+		})
+	}, nil
 }

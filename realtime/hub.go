@@ -42,6 +42,9 @@ const (
 	// publish limits.
 	DefaultFramesPerSecond = 20
 	DefaultFrameBurst      = 300
+	// DefaultAnonymousPresencePerIP leaves room for a household or an
+	// office behind one address, far below DefaultPresenceMembers.
+	DefaultAnonymousPresencePerIP = 10
 )
 
 // Limits are the per-process limits of the realtime layer. Zero fields take
@@ -62,6 +65,10 @@ type Limits struct {
 	// ConnectionsPerIP bounds the connections one client address holds on
 	// this process (IPv6 by /64). Zero (the default) is no cap.
 	ConnectionsPerIP int
+	// AnonymousPresencePerIP bounds the anonymous members (user ids
+	// "anon:…") one client address puts on one presence channel through
+	// this process, so that nobody fills a channel's member limit alone.
+	AnonymousPresencePerIP int
 }
 
 // Config configures a Hub.
@@ -179,6 +186,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.FrameBurst <= 0 {
 		l.FrameBurst = DefaultFrameBurst
+	}
+	if l.AnonymousPresencePerIP <= 0 {
+		l.AnonymousPresencePerIP = DefaultAnonymousPresencePerIP
 	}
 	return l
 }

@@ -21,14 +21,15 @@ func wireFronts(e env, c *core, sessions authn.SessionReader, binder pusherauth.
 	}
 	ds, err := deepstream.New(deepstream.Config{
 		// On unless turned off: it only answers who a credential belongs to.
-		Enabled:   cfg.Deepstream.Enabled == nil || *cfg.Deepstream.Enabled,
-		Anonymous: anonymous,
+		Enabled:        cfg.Deepstream.Enabled == nil || *cfg.Deepstream.Enabled,
+		Anonymous:      anonymous,
+		AnonymousLimit: c.anonymousLimit,
 	}, res, c.metrics, e.log)
 	if err != nil {
 		return err
 	}
 	cors := httpx.NewCORS(append([]string{cfg.Server.PublicURL}, cfg.OIDC.RedirectAllowlist...)...)
-	pa, err := pusherauth.New(pusherauth.Config{Apps: c.apps, Anonymous: anonymous}, res, cors, binder, c.metrics, e.log)
+	pa, err := pusherauth.New(pusherauth.Config{Apps: c.apps, Anonymous: anonymous, AnonymousLimit: c.anonymousLimit}, res, cors, binder, c.metrics, e.log)
 	if err != nil {
 		return err
 	}

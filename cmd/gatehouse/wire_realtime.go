@@ -42,14 +42,15 @@ func wireRealtime(ctx context.Context, e env, c *core, p *parts) (pusherauth.Ses
 		node = n.Node()
 	}
 	hub, err := realtime.New(ctx, realtime.Config{Node: node, Limits: realtime.Limits{
-		MaxConnections:        l.MaxConnections,
-		MaxMessageBytes:       l.MaxMessageBytes,
-		ClientEventsPerSecond: l.ClientEventsPerSecond,
-		PresenceMembers:       l.PresenceMembers,
-		ChannelsPerConnection: l.ChannelsPerConnection,
-		FramesPerSecond:       l.FramesPerSecond,
-		FrameBurst:            l.FrameBurst,
-		ConnectionsPerIP:      l.ConnectionsPerIP,
+		MaxConnections:         l.MaxConnections,
+		MaxMessageBytes:        l.MaxMessageBytes,
+		ClientEventsPerSecond:  l.ClientEventsPerSecond,
+		PresenceMembers:        l.PresenceMembers,
+		ChannelsPerConnection:  l.ChannelsPerConnection,
+		FramesPerSecond:        l.FramesPerSecond,
+		FrameBurst:             l.FrameBurst,
+		ConnectionsPerIP:       l.ConnectionsPerIP,
+		AnonymousPresencePerIP: l.AnonymousPresencePerIP,
 	}}, counted, c.revocations, e.log)
 	if err != nil {
 		return nil, err
@@ -115,7 +116,7 @@ func newBackplane(ctx context.Context, e env, p *parts) (realtime.Backplane, err
 
 // registerRealtimeMetrics exposes the hub's counters to Prometheus.
 func registerRealtimeMetrics(m *handlers.Metrics, hub *realtime.Hub, bp *countingBackplane) {
-	for _, r := range []realtime.Refusal{realtime.RefusedChannelCap, realtime.RefusedFrameFlood, realtime.RefusedIPCap} {
+	for _, r := range []realtime.Refusal{realtime.RefusedChannelCap, realtime.RefusedFrameFlood, realtime.RefusedIPCap, realtime.RefusedAnonymousPresence} {
 		m.LabeledCounterFunc("gatehouse_realtime_refusals_total",
 			"Subscriptions and connections the per-connection and per-address limits refused, by reason.",
 			map[string]string{"reason": r.String()}, func() float64 { return float64(hub.RefusedCount(r)) })

@@ -87,3 +87,34 @@ test('V2: serve refuses the development identity provider unless an insecure_ sw
   assert.match(gh.stderr(), /NOT FOR PRODUCTION/);
   assert.match(gh.stderr(), /"level":"WARN","msg":"the development identity provider is on/);
 });
+
+test('V5: anonymous visitors from one address cannot fill the presence channel; a logged-in user still joins', async (t) => {
+  const gh = await startGatehouse({ t, config: 'realtime: {limits: {anonymous_presence_per_ip: 3}}\n' });
+  const app = gh.devApp();
+  const clients = [];
+  const outcome = async (client) => {
+    await waitForEvent(client.connection, 'connected', 5000);
+    const ch = client.subscribe('presence-lobby');
+    return withTimeout(new Promise((resolve) => {
+      ch.bind('pusher:subscription_succeeded', () => resolve('joined'));
+      ch.bind('pusher:subscription_error', (e) => resolve(e.status === 4100 ? 'refused' : `error ${JSON.stringify(e)}`));
+    }), 5000, 'presence outcome');
+  };
+  try {
+    const results = [];
+    for (let i = 0; i < 5; i++) {
+      const c = new PusherJS(app.key, pusherJsOptions(gh));
+      clients.push(c);
+      results.push(await outcome(c));
+    }
+    assert.deepEqual(results, ['joined', 'joined', 'joined', 'refused', 'refused']);
+    const { sessionToken, devLogin } = await import('../lib/devidp.mjs');
+    const ada = new PusherJS(app.key, pusherJsOptions(gh, await sessionToken(gh, await devLogin(gh.url, 'ada'))));
+    clients.push(ada);
+    assert.equal(await outcome(ada), 'joined');
+    const text = await (await gh.fetch('/metrics')).text();
+    assert.match(text, /gatehouse_realtime_refusals_total\{reason="anonymous_presence"\} 2/);
+  } finally {
+    for (const c of clients) c.disconnect();
+  }
+});

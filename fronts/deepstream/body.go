@@ -18,6 +18,9 @@ type deepstreamLogin struct {
 	AuthDataEmpty bool
 	// Cookie is connectionData.headers.cookie, "" when absent.
 	Cookie string
+	// RemoteAddress is connectionData.remoteAddress (the client's address
+	// as deepstream saw it), "" when absent or not a string.
+	RemoteAddress string
 }
 
 // parseDeepstreamLogin parses a webhook body (one pass, see dsScanner). It
@@ -33,6 +36,10 @@ func parseDeepstreamLogin(body []byte) (deepstreamLogin, error) {
 		if err := jsonString(s.cookie, &out.Cookie); err != nil {
 			return deepstreamLogin{}, fmt.Errorf("%w: cookie header is not a string", errDeepstreamBody)
 		}
+	}
+	if !isJSONNull(s.remote) {
+		// Only a hint for rate limiting: a non-string is ignored.
+		_ = jsonString(s.remote, &out.RemoteAddress)
 	}
 	if isJSONNull(s.authData) {
 		out.AuthDataEmpty = true

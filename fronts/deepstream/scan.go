@@ -24,8 +24,8 @@ type dsScanner struct {
 	i     int
 	depth int
 
-	cookie, authData, token []byte
-	authKeys                int
+	cookie, remote, authData, token []byte
+	authKeys                        int
 }
 
 func (s *dsScanner) ws() {
@@ -112,7 +112,9 @@ func (s *dsScanner) object(path int) error {
 		// A repeated key's last value wins entirely: forget what an earlier
 		// one held.
 		switch next {
-		case atConnectionData, atHeaders:
+		case atConnectionData:
+			s.cookie, s.remote = nil, nil
+		case atHeaders:
 			s.cookie = nil
 		case atAuthData:
 			s.token, s.authKeys = nil, 0
@@ -129,6 +131,8 @@ func (s *dsScanner) object(path int) error {
 			s.authData = v
 		case path == atHeaders && k == "cookie":
 			s.cookie = v
+		case path == atConnectionData && k == "remoteAddress":
+			s.remote = v
 		case path == atAuthData && k == "token":
 			s.token = v
 		}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 
 	"gatehouse/authn"
 	"gatehouse/internal/httpx"
@@ -24,6 +25,11 @@ type Config struct {
 	// Anonymous lets a connection with empty authData and no session cookie
 	// in as a fresh anonymous identity.
 	Anonymous bool
+	// AnonymousLimit bounds the anonymous identities one client address
+	// gets (the address deepstream reports in connectionData.remoteAddress,
+	// else the caller's); nil is no bound. It is the limiter of
+	// /token/anonymous, so the budget is shared.
+	AnonymousLimit *httpx.RateLimiter
 }
 
 // Metrics counts broker auth decisions; the Prometheus metrics of handlers
@@ -76,7 +82,11 @@ type serverData struct {
 	SID         string   `json:"sid"`
 }
 
-func (d *Webhook) login(w http.ResponseWriter, r *http.Request, _ string) {
+// errAnonymousRateLimited refuses an anonymous login over the address's
+// budget.
+var errAnonymousRateLimited = errors.New("deepstream: anonymous logins rate limited")
+
+func (d *Webhook) login(w http.ResponseWriter, r *http.Request, clientIP string) {
 	if !d.cfg.Enabled {
 		httpx.WriteError(w, http.StatusNotFound, httpx.CodeNotFound, "the deepstream webhook is disabled")
 		return
@@ -92,7 +102,15 @@ func (d *Webhook) login(w http.ResponseWriter, r *http.Request, _ string) {
 		d.deny(w, r, err)
 		return
 	}
-	caller, err := d.caller(r, req)
+	caller, err := d.caller(r, req, clientIP)
+	if errors.Is(err, errAnonymousRateLimited) {
+		d.metrics.Decision("deepstream", "deny")
+		d.log.InfoContext(ctx, "deepstream anonymous login rate limited", "remote", req.RemoteAddress)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte("too many anonymous logins"))
+		return
+	}
 	if err != nil {
 		d.deny(w, r, err)
 		return
@@ -110,7 +128,7 @@ func (d *Webhook) login(w http.ResponseWriter, r *http.Request, _ string) {
 // caller applies the webhook's order: authData.token, then the forwarded
 // session cookie, then anonymous for an empty authData. A credential that
 // is present but bad ends the search.
-func (d *Webhook) caller(r *http.Request, req deepstreamLogin) (authn.Caller, error) {
+func (d *Webhook) caller(r *http.Request, req deepstreamLogin, clientIP string) (authn.Caller, error) {
 	if req.HasToken {
 		return d.resolve.Token(req.Token)
 	}
@@ -119,6 +137,15 @@ func (d *Webhook) caller(r *http.Request, req deepstreamLogin) (authn.Caller, er
 		return caller, err
 	}
 	if req.AuthDataEmpty && d.cfg.Anonymous {
+		if d.cfg.AnonymousLimit != nil {
+			key := clientIP
+			if a, err := netip.ParseAddr(req.RemoteAddress); err == nil {
+				key = a.Unmap().String()
+			}
+			if ok, _ := d.cfg.AnonymousLimit.Allow(key); !ok {
+				return authn.Caller{}, errAnonymousRateLimited
+			}
+		}
 		return d.resolve.Anonymous(), nil
 	}
 	return authn.Caller{}, authn.ErrNoCredential

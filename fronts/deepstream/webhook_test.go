@@ -12,6 +12,7 @@ import (
 	"gatehouse/authn"
 	"gatehouse/authn/authntest"
 	"gatehouse/fronts/frontstest"
+	"gatehouse/internal/httpx"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -25,6 +26,7 @@ type rig struct {
 
 type rigOpts struct {
 	anonymous, enabled, noSessions bool
+	limit                          *httpx.RateLimiter
 }
 
 func newRig(t *testing.T, o rigOpts) *rig {
@@ -35,7 +37,7 @@ func newRig(t *testing.T, o rigOpts) *rig {
 	}
 	r := &rig{Rig: authntest.New(t, authntest.Config{Policy: frontstest.Policy, Sessions: sessions}), decisions: &frontstest.Decisions{}}
 	var err error
-	r.hook, err = New(Config{Enabled: o.enabled, Anonymous: o.anonymous}, r.Resolver, r.decisions, slog.New(slog.DiscardHandler))
+	r.hook, err = New(Config{Enabled: o.enabled, Anonymous: o.anonymous, AnonymousLimit: o.limit}, r.Resolver, r.decisions, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,6 +220,12 @@ func refParseDeepstream(body []byte) (deepstreamLogin, bool) {
 			return deepstreamLogin{}, false
 		}
 	}
+	if ra, ok := obj(top["connectionData"])["remoteAddress"]; ok && string(ra) != "null" {
+		var s string
+		if json.Unmarshal(ra, &s) == nil {
+			out.RemoteAddress = s
+		}
+	}
 	ad := top["authData"]
 	if len(ad) == 0 || string(ad) == "null" {
 		out.AuthDataEmpty = true
@@ -257,4 +265,32 @@ func FuzzDeepstreamScanner(f *testing.F) {
 			t.Fatalf("scanner %+v, encoding/json %+v, for %q", got, want, body)
 		}
 	})
+}
+
+// V5: every credential-less login mints an anonymous identity; one address
+// gets no more than the anonymous budget (shared with /token/anonymous),
+// keyed by the client's address deepstream reports. Logins with a
+// credential are not counted.
+func TestDeepstreamAnonymousIsRateLimited(t *testing.T) {
+	limit := httpx.NewRateLimiter(3, time.Minute, nil)
+	r := newRig(t, rigOpts{anonymous: true, enabled: true, limit: limit})
+	from := func(ip string) string {
+		b, _ := json.Marshal(map[string]any{"connectionData": map[string]any{"headers": map[string]any{}, "remoteAddress": ip}, "authData": map[string]any{}})
+		return string(b)
+	}
+	for i := range 3 {
+		if rec := r.deepstream(from("203.0.113.9")); rec.Code != 200 {
+			t.Fatalf("anonymous login %d: %d", i, rec.Code)
+		}
+	}
+	rec := r.deepstream(from("203.0.113.9"))
+	if rec.Code != 429 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
+		t.Fatalf("4th anonymous login from one address: %d %q", rec.Code, rec.Body)
+	}
+	if rec := r.deepstream(from("203.0.113.10")); rec.Code != 200 {
+		t.Fatalf("another address: %d", rec.Code)
+	}
+	if rec := r.deepstream(dsBody(map[string]any{"token": r.Mint(t, frontstest.Ada, 0)}, "")); rec.Code != 200 {
+		t.Fatalf("a token login is not limited: %d", rec.Code)
+	}
 }

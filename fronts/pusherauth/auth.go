@@ -33,6 +33,10 @@ type Config struct {
 	// anonymous identity, for the channels the policy's anonymous grants
 	// cover. User authentication (signin) always needs a credential.
 	Anonymous bool
+	// AnonymousLimit bounds the anonymous identities one client address
+	// gets (429 past it); nil is no bound. It is the limiter of
+	// /token/anonymous, so the budget is shared.
+	AnonymousLimit *httpx.RateLimiter
 }
 
 // Metrics counts broker auth decisions; the Prometheus metrics of handlers
@@ -136,8 +140,8 @@ func infoOf(id policy.Identity) *userInfo {
 	return &userInfo{Name: id.Name}
 }
 
-func (p *Auth) channelAuth(w http.ResponseWriter, r *http.Request, _ string) {
-	app, req, caller, ok := p.prepare(w, r, true)
+func (p *Auth) channelAuth(w http.ResponseWriter, r *http.Request, clientIP string) {
+	app, req, caller, ok := p.prepare(w, r, clientIP, true)
 	if !ok {
 		return
 	}
@@ -176,8 +180,8 @@ func (p *Auth) channelAuth(w http.ResponseWriter, r *http.Request, _ string) {
 	httpx.WriteJSON(w, http.StatusOK, ans)
 }
 
-func (p *Auth) userAuth(w http.ResponseWriter, r *http.Request, _ string) {
-	app, req, caller, ok := p.prepare(w, r, false)
+func (p *Auth) userAuth(w http.ResponseWriter, r *http.Request, clientIP string) {
+	app, req, caller, ok := p.prepare(w, r, clientIP, false)
 	if !ok {
 		return
 	}
@@ -197,7 +201,7 @@ func (p *Auth) userAuth(w http.ResponseWriter, r *http.Request, _ string) {
 
 // prepare picks the app, parses the form and resolves the caller, answering
 // the request itself when any of them fails.
-func (p *Auth) prepare(w http.ResponseWriter, r *http.Request, wantChannel bool) (*apps.App, authRequest, authn.Caller, bool) {
+func (p *Auth) prepare(w http.ResponseWriter, r *http.Request, clientIP string, wantChannel bool) (*apps.App, authRequest, authn.Caller, bool) {
 	appID := r.URL.Query().Get("app")
 	app := p.app(appID)
 	if app == nil {
@@ -228,6 +232,13 @@ func (p *Auth) prepare(w http.ResponseWriter, r *http.Request, wantChannel bool)
 		p.metrics.Decision("pusher", "deny")
 		p.log.InfoContext(r.Context(), "pusher auth: no valid credential", "err", err)
 		httpx.WriteError(w, http.StatusUnauthorized, httpx.CodeInvalidToken, "no valid credential")
+		return nil, authRequest{}, authn.Caller{}, false
+	}
+	// Every credential-less request mints a fresh anonymous identity: it
+	// shares the per-address budget of /token/anonymous.
+	if caller.Source == authn.SourceAnonymous && p.cfg.AnonymousLimit != nil &&
+		!p.cfg.AnonymousLimit.Admit(w, clientIP, "too many anonymous authorizations from this address") {
+		p.metrics.Decision("pusher", "deny")
 		return nil, authRequest{}, authn.Caller{}, false
 	}
 	// A browser on a foreign origin may carry the session cookie (SameSite

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gatehouse/apps"
 	"gatehouse/authn/authntest"
@@ -58,6 +60,7 @@ func (b *binder) BindSession(_ context.Context, appID, socketID, channel, sid st
 type rigOpts struct {
 	anonymous bool
 	apps      []apps.App
+	limit     *httpx.RateLimiter
 }
 
 func newRig(t testing.TB, o rigOpts) *rig {
@@ -72,7 +75,7 @@ func newRig(t testing.TB, o rigOpts) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.auth, err = New(Config{Apps: set, Anonymous: o.anonymous}, r.Resolver,
+	r.auth, err = New(Config{Apps: set, Anonymous: o.anonymous, AnonymousLimit: o.limit}, r.Resolver,
 		httpx.NewCORS("http://127.0.0.1:8080", "https://app.example.com"), r.bound, r.decisions, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -355,4 +358,23 @@ func FuzzPusherAuthForm(f *testing.F) {
 // goldenSlug turns a test case name into a plain file name part.
 func goldenSlug(name string) string {
 	return strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(name), "_"), "_")
+}
+
+// V5: every credential-less authorization mints an anonymous identity; one
+// address gets no more than the anonymous budget (429 with Retry-After).
+// Callers with a credential are not counted.
+func TestPusherAuthAnonymousIsRateLimited(t *testing.T) {
+	r := newRig(t, rigOpts{anonymous: true, limit: httpx.NewRateLimiter(3, time.Minute, nil)})
+	for i := range 3 {
+		if rec := r.pusherAuth("/pusher/auth", pusherForm(fmt.Sprintf("1.%d", i+1), "presence-lobby")); rec.Code != 200 {
+			t.Fatalf("anonymous authorization %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	rec := r.pusherAuth("/pusher/auth", pusherForm("1.9", "presence-lobby"))
+	if rec.Code != 429 || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("4th anonymous authorization: %d %s", rec.Code, rec.Body)
+	}
+	if rec := r.pusherAuth("/pusher/auth", pusherForm("2.1", "presence-lobby"), "Cookie", "gatehouse=ada"); rec.Code != 200 {
+		t.Fatalf("a session caller is not limited: %d", rec.Code)
+	}
 }

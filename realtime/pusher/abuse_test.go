@@ -81,3 +81,54 @@ func TestConnectionsPerAddress(t *testing.T) {
 	}
 	e.connect(t, from("192.0.2.7"))
 }
+
+// V5: one address cannot fill a presence channel with anonymous members;
+// a leaving member frees its place; named members are not counted.
+func TestAnonymousPresencePerAddress(t *testing.T) {
+	e := newEnv(t, envOpts{limits: realtime.Limits{AnonymousPresencePerIP: 2}})
+	from := func(ip string) wstest.Options { return wstest.Options{Header: http.Header{"X-Test-Client-IP": {ip}}} }
+	join := func(c *client, user string) frame {
+		t.Helper()
+		data := `{"user_id":"` + user + `"}`
+		c.subscribe("presence-lobby", data)
+		for {
+			f := c.next()
+			if f.Event == "pusher_internal:subscription_succeeded" || f.Event == "pusher:subscription_error" {
+				return f
+			}
+		}
+	}
+	var first *client
+	for i := range 2 {
+		c := e.connect(t, from("198.51.100.4"))
+		if f := join(c, fmt.Sprintf("anon:%d", i)); f.Event != "pusher_internal:subscription_succeeded" {
+			t.Fatalf("anonymous member %d: %s", i, f.Data)
+		}
+		if first == nil {
+			first = c
+		}
+	}
+	third := e.connect(t, from("198.51.100.4"))
+	f := join(third, "anon:2")
+	if d := f.dataString(t); f.Event != "pusher:subscription_error" || !strings.Contains(d, "anonymous members") {
+		t.Fatalf("third anonymous member from one address: %s %s", f.Event, d)
+	}
+	// Named users and other addresses are not counted.
+	if f := join(e.connect(t, from("198.51.100.4")), "ada"); f.Event != "pusher_internal:subscription_succeeded" {
+		t.Fatalf("named member: %s", f.Data)
+	}
+	if f := join(e.connect(t, from("198.51.100.5")), "anon:9"); f.Event != "pusher_internal:subscription_succeeded" {
+		t.Fatalf("another address: %s", f.Data)
+	}
+	// A member leaving frees its place.
+	first.send("pusher:unsubscribe", "", map[string]string{"channel": "presence-lobby"})
+	first.send("pusher:ping", "", map[string]any{})
+	for f := first.next(); f.Event != "pusher:pong"; f = first.next() {
+	}
+	if f := join(third, "anon:2"); f.Event != "pusher_internal:subscription_succeeded" {
+		t.Fatalf("after one left: %s", f.Data)
+	}
+	if n := e.hub.RefusedCount(realtime.RefusedAnonymousPresence); n != 1 {
+		t.Fatalf("refusals counted %d", n)
+	}
+}

@@ -42,7 +42,7 @@ func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appKey, 
 		return
 	}
 	ss := &session{srv: s, app: a, id: s.hub.NewConnID(), ws: c, codec: codecs.For(c.Compressed()),
-		frames: s.hub.NewFrameBucket(), release: release}
+		frames: s.hub.NewFrameBucket(), release: release, ip: clientIP}
 	if err := s.hub.Register(ss, a.ID); err != nil {
 		release()
 		if errors.Is(err, realtime.ErrOverCapacity) {
@@ -85,4 +85,5 @@ func (ss *session) OnClose(c *wsconn.Conn, err error) {
 	ss.srv.track(ss, false)
 	ss.srv.hub.Unregister(context.Background(), ss)
 	ss.release()
+	ss.releaseAnonPresence("")
 }

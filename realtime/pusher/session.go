@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,37 @@ type session struct {
 	rate     realtime.RateWindow  // client events per second
 	frames   realtime.FrameBucket // every inbound frame
 	release  func()               // frees this socket's share of its address's cap
+	ip       string               // the client's address, as the router resolved it
+	// anonPresence frees, per presence channel, this socket's anonymous
+	// member's place in its address's share. anonMu guards it: OnClose may
+	// run beside a frame still being handled.
+	anonMu       sync.Mutex
+	anonPresence map[string]func()
+}
+
+// keepAnonPresence records the release of ch's anonymous place.
+func (ss *session) keepAnonPresence(ch string, release func()) {
+	ss.anonMu.Lock()
+	defer ss.anonMu.Unlock()
+	if ss.anonPresence == nil {
+		ss.anonPresence = make(map[string]func())
+	}
+	if old := ss.anonPresence[ch]; old != nil {
+		old()
+	}
+	ss.anonPresence[ch] = release
+}
+
+// releaseAnonPresence frees ch's anonymous place, or every one with "".
+func (ss *session) releaseAnonPresence(ch string) {
+	ss.anonMu.Lock()
+	defer ss.anonMu.Unlock()
+	for c, release := range ss.anonPresence {
+		if ch == "" || c == ch {
+			release()
+			delete(ss.anonPresence, c)
+		}
+	}
 }
 
 // ID returns the socket id.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 
 	"gatehouse/pusherproto"
 	"gatehouse/realtime"
@@ -71,6 +72,17 @@ func (ss *session) subscribe(ctx context.Context, raw []byte) {
 		ss.authError(ch)
 		return
 	}
+	// An anonymous member (a fresh identity per authorization) counts
+	// against its address's share of the channel.
+	var releaseAnon func()
+	if _, held := ss.presence[ch]; member != nil && !held && strings.HasPrefix(member.UserID, anonymousPrefix) {
+		release, err := ss.srv.hub.AdmitAnonymousPresence(realtime.ChannelKey{App: ss.app.ID, Channel: ch}, ss.ip)
+		if err != nil {
+			ss.subscriptionError(ch, "LimitReachedError", "Too many anonymous members from this address", 4100)
+			return
+		}
+		releaseAnon = release
+	}
 	err := ss.srv.hub.Subscribe(ctx, ss, ch, member, func(res realtime.SubscribeResult) {
 		ss.ws.SendText(eventJSON("pusher_internal:subscription_succeeded", ch, succeededData(member, res)))
 		switch {
@@ -80,6 +92,9 @@ func (ss *session) subscribe(ctx context.Context, raw []byte) {
 			ss.ws.SendText([]byte(`{"event":"pusher:cache_miss","channel":` + string(appendString(nil, ch)) + `}`))
 		}
 	})
+	if err != nil && releaseAnon != nil {
+		releaseAnon()
+	}
 	switch {
 	case err == nil:
 		if member != nil {
@@ -87,6 +102,9 @@ func (ss *session) subscribe(ctx context.Context, raw []byte) {
 				ss.presence = make(map[string]string)
 			}
 			ss.presence[ch] = member.UserID
+		}
+		if releaseAnon != nil {
+			ss.keepAnonPresence(ch, releaseAnon)
 		}
 	case errors.Is(err, realtime.ErrPresenceFull):
 		ss.subscriptionError(ch, "LimitReachedError", "The maximum members per presence channel limit was reached", 4100)
@@ -178,4 +196,8 @@ func (ss *session) unsubscribe(ctx context.Context, raw []byte) {
 	}
 	ss.srv.hub.Unsubscribe(ctx, ss, d.Channel)
 	delete(ss.presence, d.Channel)
+	ss.releaseAnonPresence(d.Channel)
 }
+
+// anonymousPrefix starts the user id of every anonymous identity.
+const anonymousPrefix = "anon:"
