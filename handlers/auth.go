@@ -53,8 +53,8 @@ func NewAuth(cfg AuthConfig, rp *oidc.RP, log *slog.Logger) (*Auth, error) {
 func (a *Auth) Mount(r gin.IRouter) {
 	r.GET("/auth/login", a.login)
 	r.GET("/auth/callback", a.callback)
-	r.POST("/auth/logout", a.logout)
-	r.POST("/auth/backchannel-logout", a.backchannel)
+	r.POST("/auth/logout", parseForm, a.logout)
+	r.POST("/auth/backchannel-logout", parseForm, a.backchannel)
 	r.GET("/auth/me", a.me)
 }
 

@@ -17,5 +17,5 @@ type DevIDP struct {
 
 // Mount adds the routes.
 func (d *DevIDP) Mount(r gin.IRouter) {
-	r.Any(d.Base+"/*path", gin.WrapH(d.Handler))
+	r.Any(d.Base+"/*path", parseForm, gin.WrapH(d.Handler))
 }

@@ -339,3 +339,42 @@ func TestReadyzFailingPart(t *testing.T) {
 		t.Fatal("panic detail leaked to the client")
 	}
 }
+
+// Every form endpoint answers a chunked body over 64 KiB with 413, not with
+// whatever an empty form would get.
+func TestChunkedOversizeFormsAre413(t *testing.T) {
+	rig := newAuthRig(t)
+	big := func() io.Reader {
+		return io.MultiReader(strings.NewReader("logout_token="), bytes.NewReader(bytes.Repeat([]byte("x"), 70<<10)))
+	}
+	for _, path := range []string{"/auth/logout", "/auth/backchannel-logout", "/token"} {
+		req := httptest.NewRequest("POST", path, big())
+		req.ContentLength = -1
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", authOrigin)
+		rec := httptest.NewRecorder()
+		rig.handler.ServeHTTP(rec, req)
+		if rec.Code != 413 {
+			t.Errorf("%s: chunked oversize answered %d", path, rec.Code)
+		}
+	}
+}
+
+func TestChunkedOversizeDevIDPIs413(t *testing.T) {
+	m := NewMetrics()
+	h, err := NewRouter(ServerConfig{}, m, discard, &DevIDP{Base: "/dev-idp", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		w.WriteHeader(http.StatusOK)
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/dev-idp/authorize", io.MultiReader(strings.NewReader("name="), bytes.NewReader(bytes.Repeat([]byte("x"), 70<<10))))
+	req.ContentLength = -1
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 413 {
+		t.Fatalf("chunked oversize to the dev IdP answered %d", rec.Code)
+	}
+}

@@ -3,7 +3,9 @@ package httpx
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"time"
 )
 
 // OAuth-style error codes of the JSON error body (README, "HTTP endpoints").
@@ -68,16 +70,49 @@ func WriteBodyError(w http.ResponseWriter, err error) {
 	WriteError(w, http.StatusBadRequest, CodeInvalidRequest, "request body could not be read")
 }
 
-// LimitBody makes reading r's body fail past MaxBodyBytes. It reports false,
-// having answered 413, when Content-Length already says so.
+// BodyReadTimeout bounds how long a request body may take to arrive: a
+// client trickling a byte now and then cannot hold a connection open.
+const BodyReadTimeout = 10 * time.Second
+
+// bodyReadTimeout is BodyReadTimeout; tests shorten it.
+var bodyReadTimeout = BodyReadTimeout
+
+// LimitBody makes reading r's body fail past MaxBodyBytes and past
+// BodyReadTimeout. It reports false, having answered 413, when
+// Content-Length already says so.
 func LimitBody(w http.ResponseWriter, r *http.Request) bool {
 	if r.ContentLength > MaxBodyBytes {
 		w.Header().Set("Connection", "close")
 		WriteError(w, http.StatusRequestEntityTooLarge, CodeTooLarge, "request body larger than 64 KiB")
 		return false
 	}
-	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	if r.Body == nil || r.Body == http.NoBody {
+		return true // a GET (WebSocket upgrades among them): nothing to wait for
 	}
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(bodyReadTimeout)) == nil {
+		r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	return true
+}
+
+// deadlineBody lifts the body's read deadline once the body is read whole, so the
+// server's watch for a vanished client is not cut short while the handler
+// works on.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	// Only a body read to its end lifts the deadline: after a failed read
+	// the server discards what is left, and must not wait for it forever.
+	if err == io.EOF && !b.done {
+		b.done = true
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
