@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"errors"
 	"slices"
 	"time"
 
@@ -14,12 +15,12 @@ type Claims struct {
 	Issuer      string           `json:"iss"`
 	Subject     string           `json:"sub"`
 	Audience    jwt.ClaimStrings `json:"aud"`
-	IssuedAt    *jwt.NumericDate `json:"iat"`
-	NotBefore   *jwt.NumericDate `json:"nbf,omitempty"`
-	ExpiresAt   *jwt.NumericDate `json:"exp"`
+	IssuedAt    *NumericDate     `json:"iat"`
+	NotBefore   *NumericDate     `json:"nbf,omitempty"`
+	ExpiresAt   *NumericDate     `json:"exp"`
 	ID          string           `json:"jti"`
 	SessionID   string           `json:"sid,omitempty"`
-	End         *jwt.NumericDate `json:"end,omitempty"`
+	End         *NumericDate     `json:"end,omitempty"`
 	Name        string           `json:"name,omitempty"`
 	Email       string           `json:"email,omitempty"`
 	Provider    string           `json:"provider,omitempty"`
@@ -31,14 +32,34 @@ type Claims struct {
 
 var _ jwt.Claims = (*Claims)(nil)
 
+// NumericDate is a JWT date that must be written as a JSON number (RFC 7519
+// §2): jwt.NumericDate also reads a numeric string, which would give one
+// token several spellings.
+type NumericDate struct{ jwt.NumericDate }
+
+// UnmarshalJSON implements json.Unmarshaler, refusing anything but a number.
+func (d *NumericDate) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || !(b[0] == '-' || b[0] >= '0' && b[0] <= '9') {
+		return errors.New("issuer: a date claim must be a JSON number")
+	}
+	return d.NumericDate.UnmarshalJSON(b)
+}
+
+func (d *NumericDate) jwt() *jwt.NumericDate {
+	if d == nil {
+		return nil
+	}
+	return &d.NumericDate
+}
+
 // GetExpirationTime implements jwt.Claims.
-func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt, nil }
+func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt.jwt(), nil }
 
 // GetIssuedAt implements jwt.Claims.
-func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error) { return c.IssuedAt, nil }
+func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error) { return c.IssuedAt.jwt(), nil }
 
 // GetNotBefore implements jwt.Claims.
-func (c *Claims) GetNotBefore() (*jwt.NumericDate, error) { return c.NotBefore, nil }
+func (c *Claims) GetNotBefore() (*jwt.NumericDate, error) { return c.NotBefore.jwt(), nil }
 
 // GetIssuer implements jwt.Claims.
 func (c *Claims) GetIssuer() (string, error) { return c.Issuer, nil }

@@ -1,14 +1,17 @@
 package issuer
 
 import (
+	"crypto/elliptic"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"flag"
+	"math/big"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -191,6 +194,7 @@ func TestVerifyRejectsForgeries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			normalizeLowS(elliptic.P256().Params().N, s)
 			return s
 		}
 	}
@@ -216,6 +220,13 @@ func TestVerifyRejectsForgeries(t *testing.T) {
 	sig[5] ^= 0x01
 	tamperedSig := parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig)
 	tamperedBody := parts[0] + "." + base64.RawURLEncoding.EncodeToString(mustJSON(with(goodClaims(), "sub", "admin"))) + "." + parts[2]
+	// The same signature in its other valid form: (r, n−s).
+	highS, _ := base64.RawURLEncoding.DecodeString(parts[2])
+	n := elliptic.P256().Params().N
+	new(big.Int).Sub(n, new(big.Int).SetBytes(highS[32:])).FillBytes(highS[32:])
+	highSToken := parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(highS)
+	withCRLF := parts[0] + "." + parts[1] + "." + parts[2][:10] + "\r\n" + parts[2][10:]
+	withPadding := valid + "=="
 
 	tests := []struct {
 		name  string
@@ -253,6 +264,12 @@ func TestVerifyRejectsForgeries(t *testing.T) {
 		{"iat in the future", forge(hdr(), with(goodClaims(), "iat", fixedNow.Add(time.Minute).Unix()), signES(es))},
 		{"no sub", forge(hdr(), with(goodClaims(), "sub", nil), signES(es))},
 		{"anonymous with a session", forge(hdr(), with(goodClaims(), "anon", true, "sid", "s9"), signES(es))},
+		{"ECDSA high-S twin of a valid signature", highSToken},
+		{"CR/LF inside the signature segment", withCRLF},
+		{"LF alone inside the payload", parts[0] + "." + parts[1][:8] + "\n" + parts[1][8:] + "." + parts[2]},
+		{"padded signature", withPadding},
+		{"exp as a numeric string", forge(hdr(), with(goodClaims(), "exp", strconv.FormatInt(fixedNow.Add(time.Hour).Unix(), 10)), signES(es))},
+		{"iat as a numeric string", forge(hdr(), with(goodClaims(), "iat", strconv.FormatInt(fixedNow.Unix(), 10)), signES(es))},
 		{"garbage", "not.a.token"},
 		{"empty", ""},
 		{"huge", strings.Repeat("a", 20000)},
@@ -291,6 +308,7 @@ func TestVerifyTypSpellings(t *testing.T) {
 	for _, typ := range []string{"at+jwt", "application/at+jwt", "AT+JWT"} {
 		tok := forge(map[string]any{"alg": "ES256", "kid": es.KID, "typ": typ}, goodClaims(), func(in string) []byte {
 			s, _ := jwt.SigningMethodES256.Sign(in, es.SigningKey())
+			normalizeLowS(elliptic.P256().Params().N, s)
 			return s
 		})
 		if _, err := iss.Verify(tok); err != nil {

@@ -1,10 +1,12 @@
 package issuer
 
 import (
+	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"strings"
 
 	"gatehouse/keys"
@@ -48,7 +50,23 @@ func Sign(k *keys.Key, typ, kid string, claims any) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("issuer: sign: %w", err)
 	}
+	if pk, ok := k.SigningKey().(*ecdsa.PrivateKey); ok {
+		normalizeLowS(pk.Curve.Params().N, sig)
+	}
 	return signingString + "." + enc.EncodeToString(sig), nil
+}
+
+// normalizeLowS rewrites an ECDSA signature r||s in place to its low-S form
+// (s ≤ n/2): both verify, and Verify accepts only the low one, so that every
+// token has one spelling.
+func normalizeLowS(n *big.Int, sig []byte) {
+	half := len(sig) / 2
+	s := new(big.Int).SetBytes(sig[half:])
+	if s.Cmp(new(big.Int).Rsh(n, 1)) <= 0 {
+		return
+	}
+	s.Sub(n, s)
+	s.FillBytes(sig[half:])
 }
 
 // newJTI returns 128 random bits, base64url encoded.

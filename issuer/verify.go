@@ -1,8 +1,10 @@
 package issuer
 
 import (
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"math/big"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -22,6 +24,9 @@ var forbiddenHeaders = []string{"jku", "x5u", "jwk", "x5c", "crit"}
 func (i *Issuer) Verify(token string) (*Claims, error) {
 	if len(token) > maxTokenBytes {
 		return nil, fmt.Errorf("%w: too long", ErrInvalidToken)
+	}
+	if !compactCanonical(token) {
+		return nil, fmt.Errorf("%w: not a canonical compact JWS", ErrInvalidToken)
 	}
 	cache := i.cfg.Cache
 	var key cacheKey
@@ -77,5 +82,38 @@ func (i *Issuer) keyFunc(t *jwt.Token) (any, error) {
 	if t.Method == nil || t.Method.Alg() != k.Alg {
 		return nil, fmt.Errorf("issuer: alg %v does not match key %q (%s)", t.Header["alg"], kid, k.Alg)
 	}
-	return k.VerificationKey(), nil
+	vk := k.VerificationKey()
+	if pub, ok := vk.(*ecdsa.PublicKey); ok && !lowS(pub, t.Signature) {
+		return nil, errors.New("issuer: ECDSA signature is not in its low-S form")
+	}
+	return vk, nil
+}
+
+// compactCanonical reports whether token is three unpadded base64url
+// segments and nothing else: base64 decoders skip CR and LF, so without this
+// one token would have many spellings (and many cache entries).
+func compactCanonical(token string) bool {
+	dots := 0
+	for i := 0; i < len(token); i++ {
+		switch c := token[i]; {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+		case c == '.':
+			dots++
+		default:
+			return false
+		}
+	}
+	return dots == 2
+}
+
+// lowS reports whether an ECDSA signature r||s has s ≤ n/2. Both s and n−s
+// verify; accepting only the low one gives every signature one form
+// (signatures we mint are low-S: Go's crypto/ecdsa produces them).
+func lowS(pub *ecdsa.PublicKey, sig []byte) bool {
+	if len(sig)%2 != 0 {
+		return false
+	}
+	s := new(big.Int).SetBytes(sig[len(sig)/2:])
+	half := new(big.Int).Rsh(pub.Curve.Params().N, 1)
+	return s.Cmp(half) <= 0
 }
