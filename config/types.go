@@ -25,6 +25,9 @@ type Server struct {
 	PublicURL      string        `yaml:"public_url"`
 	TrustedProxies []string      `yaml:"trusted_proxies"`
 	ShutdownGrace  time.Duration `yaml:"shutdown_grace"`
+	// MetricsAddr moves /metrics to a listener of its own (e.g. on a
+	// private interface); empty serves it with everything else.
+	MetricsAddr string `yaml:"metrics_addr"`
 }
 
 // Keys configures signing keys.

@@ -60,6 +60,13 @@ func (cfg *Config) Validate(mode Mode) error {
 			}
 		}
 	}
+	if s.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(s.MetricsAddr); err != nil {
+			c.add("server.metrics_addr", "%q is not host:port", s.MetricsAddr)
+		} else if s.MetricsAddr == s.Addr {
+			c.add("server.metrics_addr", "must differ from server.addr")
+		}
+	}
 	if s.ShutdownGrace < 0 {
 		c.add("server.shutdown_grace", "must not be negative")
 	}

@@ -25,13 +25,23 @@ type Health struct {
 	// Log says why a check failed (the answer only names it); nil: not
 	// logged.
 	Log *slog.Logger
+	// MetricsElsewhere leaves /metrics out: it is served on a listener of
+	// its own (MetricsHandler).
+	MetricsElsewhere bool
 }
 
 // Mount adds the routes.
 func (h *Health) Mount(r gin.IRouter) {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", h.ready)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(h.Metrics.Registry, promhttp.HandlerOpts{})))
+	if !h.MetricsElsewhere {
+		r.GET("/metrics", gin.WrapH(MetricsHandler(h.Metrics)))
+	}
+}
+
+// MetricsHandler serves the Prometheus text of m.
+func MetricsHandler(m *Metrics) http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 }
 
 func (h *Health) ready(c *gin.Context) {

@@ -27,7 +27,7 @@ func (p *Pages) Mount(r gin.IRouter) {
 	r.GET("/login", p.loginPage)
 	r.GET("/account", p.account)
 	r.GET(LoggedOutPath, p.loggedOut)
-	r.StaticFS(web.StaticPrefix, http.FS(web.Static()))
+	r.StaticFS(web.StaticPrefix, staticFiles(web.Static()))
 }
 
 func (p *Pages) loginPage(c *gin.Context) {

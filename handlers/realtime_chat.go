@@ -59,7 +59,7 @@ func NewChat(cfg ChatConfig) (*Chat, error) {
 // Mount adds the routes.
 func (h *Chat) Mount(r gin.IRouter) {
 	r.GET("/", h.page)
-	r.StaticFS(web.ChatStaticPrefix, http.FS(web.ChatStatic()))
+	r.StaticFS(web.ChatStaticPrefix, staticFiles(web.ChatStatic()))
 }
 
 func (h *Chat) page(c *gin.Context) {

@@ -91,3 +91,15 @@ func TestNewChatValidates(t *testing.T) {
 		}
 	}
 }
+
+// The asset directories answer 404, never a listing of their files.
+func TestStaticDirectoriesAreNotListed(t *testing.T) {
+	h := newChatRouter(t, "https://rt.example.com")
+	for _, p := range []string{"/chat/static/", "/chat/static", "/chat/static/./", "/chat/static/%2e/"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", p, nil))
+		if rec.Code == http.StatusOK || strings.Contains(rec.Body.String(), "chat.js") {
+			t.Errorf("%s: %d, listing %q", p, rec.Code, rec.Body.String())
+		}
+	}
+}

@@ -73,6 +73,18 @@ func cmdServer(args []string, m mode, stdout, stderr io.Writer) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if a := cfg.Server.MetricsAddr; a != "" {
+		mln, err := net.Listen("tcp", a)
+		if err != nil {
+			_ = ln.Close()
+			_ = s.closeAll(context.Background())
+			return fmt.Errorf("listen server.metrics_addr: %w", err)
+		}
+		msrv := &http.Server{Handler: metricsMux(s.core.metrics), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
 	if m == modeDev {
 		printBanner(stdout, e, s.banner)
 	}

@@ -100,11 +100,18 @@ func build(ctx context.Context, e env) (_ *server, err error) {
 				return float64(n)
 			})
 	}
-	health := &handlers.Health{Checks: p.ready, Metrics: c.metrics, Log: e.log}
+	health := &handlers.Health{Checks: p.ready, Metrics: c.metrics, Log: e.log, MetricsElsewhere: e.cfg.Server.MetricsAddr != ""}
 	h, err := handlers.NewRouter(handlers.ServerConfig{TrustedProxies: e.cfg.Server.TrustedProxies}, c.metrics, e.log,
 		append([]handlers.Mounter{health}, p.routes...)...)
 	if err != nil {
 		return nil, err
 	}
 	return &server{handler: h, parts: *p, core: c}, nil
+}
+
+// metricsMux serves only /metrics, for server.metrics_addr.
+func metricsMux(m *handlers.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", handlers.MetricsHandler(m))
+	return mux
 }
