@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -13,8 +14,10 @@ import (
 const rateShards = 64
 
 // maxBucketsPerShard bounds memory under an address-spraying attack: a full
-// shard first drops idle buckets, then refuses unknown clients until some
-// expire (fail closed).
+// shard drops the buckets that have refilled (at most once a second), else
+// one at random. Refusing unknown clients instead would let a spray lock
+// every newcomer out; evicting costs the sprayer nothing it did not have
+// (each of its addresses starts with a full bucket anyway).
 const maxBucketsPerShard = 4096
 
 // RateLimiter is a token bucket per client IP: burst requests at once,
@@ -31,6 +34,7 @@ type RateLimiter struct {
 type rateShard struct {
 	mu      sync.Mutex
 	buckets map[string]*bucket
+	swept   time.Time // last sweep, so a full shard is not swept per request
 }
 
 type bucket struct {
@@ -54,17 +58,21 @@ func NewRateLimiter(burst int, per time.Duration, now func() time.Time) *RateLim
 // Allow takes one token for clientIP (the address as the router resolved
 // it). When none is left it returns false and how long until one is.
 func (l *RateLimiter) Allow(clientIP string) (bool, time.Duration) {
-	key := clientIP
+	key := rateKey(clientIP)
 	now := l.now()
 	s := &l.shards[maphash.String(l.seed, key)%rateShards]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.buckets[key]
 	if b == nil {
-		if len(s.buckets) >= maxBucketsPerShard {
+		if len(s.buckets) >= maxBucketsPerShard && now.Sub(s.swept) >= time.Second {
+			s.swept = now
 			l.sweep(s, now)
-			if len(s.buckets) >= maxBucketsPerShard {
-				return false, time.Second
+		}
+		if len(s.buckets) >= maxBucketsPerShard {
+			for k := range s.buckets { // map order is random
+				delete(s.buckets, k)
+				break
 			}
 		}
 		b = &bucket{tokens: l.burst, last: now}
@@ -89,6 +97,22 @@ func (l *RateLimiter) sweep(s *rateShard, now time.Time) {
 			delete(s.buckets, k)
 		}
 	}
+}
+
+// rateKey is the unit a budget belongs to: the address for IPv4, its /64
+// for IPv6 (one subscriber line holds a whole /64, and rotating through it
+// must not buy a fresh budget per address).
+func rateKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 // Admit takes one token for clientIP and reports whether the request may

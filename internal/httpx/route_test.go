@@ -2,11 +2,13 @@ package httpx
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMux(t *testing.T) {
@@ -69,5 +71,54 @@ func TestRateLimiterAdmit(t *testing.T) {
 	}
 	if !l.Admit(httptest.NewRecorder(), "192.0.2.2", "") {
 		t.Fatal("another client shares the budget")
+	}
+}
+
+// One IPv6 line (a /64) has one budget however many of its addresses it
+// uses; its neighbour has its own.
+func TestRateLimiterIPv6Per64(t *testing.T) {
+	l := NewRateLimiter(2, time.Minute, nil)
+	if ok, _ := l.Allow("2001:db8:1:2::1"); !ok {
+		t.Fatal("first")
+	}
+	if ok, _ := l.Allow("2001:db8:1:2::ffff"); !ok {
+		t.Fatal("second")
+	}
+	if ok, _ := l.Allow("2001:db8:1:2:dead:beef::1"); ok {
+		t.Fatal("a third address of the same /64 got a fresh budget")
+	}
+	if ok, _ := l.Allow("2001:db8:1:3::1"); !ok {
+		t.Fatal("another /64 shares the budget")
+	}
+	if ok, _ := l.Allow("::ffff:192.0.2.1"); !ok {
+		t.Fatal("mapped IPv4")
+	}
+	if ok, _ := l.Allow("192.0.2.1"); !ok {
+		t.Fatal("IPv4 and its mapped form")
+	}
+	if ok, _ := l.Allow("192.0.2.1"); ok {
+		t.Fatal("IPv4 and its mapped form are one address")
+	}
+}
+
+// An address spray that fills the limiter's table does not lock newcomers
+// out: buckets are evicted to make room, within the bound.
+func TestRateLimiterFullTableAdmitsNewcomers(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	l := NewRateLimiter(1, time.Hour, func() time.Time { return now })
+	for i := range rateShards * maxBucketsPerShard * 2 {
+		now = now.Add(time.Microsecond)
+		_, _ = l.Allow(fmt.Sprintf("10.%d.%d.%d", i>>16&0xff, i>>8&0xff, i&0xff))
+	}
+	now = now.Add(time.Microsecond)
+	if ok, _ := l.Allow("192.0.2.77"); !ok {
+		t.Fatal("a newcomer was refused because the table was full")
+	}
+	n := 0
+	for i := range l.shards {
+		n += len(l.shards[i].buckets)
+	}
+	if n > rateShards*maxBucketsPerShard {
+		t.Fatalf("%d buckets kept, bound %d", n, rateShards*maxBucketsPerShard)
 	}
 }
