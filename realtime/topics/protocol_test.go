@@ -160,7 +160,6 @@ func TestMalformedFrames(t *testing.T) {
 		{"pusher event name", `{"type":"publish","data":{"topic":"chat","messageType":"pusher:error","payload":1,"id":"p5"}}`, "invalid_message", "chat", "p5"},
 		{"refresh without token", `{"type":"refresh","data":{"id":"r1"}}`, "invalid_message", "", "r1"},
 		{"oversized payload", `{"type":"publish","data":{"topic":"chat","payload":"` + big + `","id":"p6"}}`, "message_too_large", "chat", "p6"},
-		{"invalid UTF-8", "{\"type\":\"publish\",\"data\":{\"topic\":\"chat\",\"payload\":\"\xff\",\"id\":\"p7\"}}", "invalid_message", "", ""},
 	}
 	e := newEnv(t, envOpts{})
 	alice := e.user(t, "alice", sub("*"))
@@ -179,6 +178,17 @@ func TestMalformedFrames(t *testing.T) {
 	c.t = t
 	c.sync() // the connection survived every bad frame
 	alice.sync()
+}
+
+// A text frame that is not UTF-8 fails the connection with 1007 (RFC 6455
+// §8.1), before any protocol handling.
+func TestInvalidUTF8Closes1007(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	c := e.user(t, "fuzzy", sub("*"), pub("*"))
+	c.WriteText(t, "{\"type\":\"publish\",\"data\":{\"topic\":\"chat\",\"payload\":\"\xff\",\"id\":\"p7\"}}")
+	if code, _, _ := c.ExpectClose(t); code != 1007 {
+		t.Fatalf("close %d, want 1007", code)
+	}
 }
 
 func TestFrameOverTransportLimitCloses(t *testing.T) {

@@ -145,6 +145,13 @@ func TestProtocolViolations(t *testing.T) {
 		{"rsv1 without deflate", []byte{0xC1, 0x81, 0, 0, 0, 0, 'x'}, 1002},
 		{"stray continuation", []byte{0x80, 0x81, 0, 0, 0, 0, 'x'}, 1002},
 		{"reserved opcode", []byte{0x83, 0x80, 0, 0, 0, 0}, 1002},
+		{"close code 1005 (reserved)", []byte{0x88, 0x82, 0, 0, 0, 0, 0x03, 0xED}, 1002},
+		{"close code 999", []byte{0x88, 0x82, 0, 0, 0, 0, 0x03, 0xE7}, 1002},
+		{"close code 5000", []byte{0x88, 0x82, 0, 0, 0, 0, 0x13, 0x88}, 1002},
+		{"one-byte close payload", []byte{0x88, 0x81, 0, 0, 0, 0, 0x03}, 1002},
+		{"invalid UTF-8 in a close reason", []byte{0x88, 0x84, 0, 0, 0, 0, 0x03, 0xE8, 0xC3, 0x28}, 1007},
+		{"invalid UTF-8 in a text frame", []byte{0x81, 0x82, 0, 0, 0, 0, 0xC3, 0x28}, 1007},
+		{"invalid UTF-8 across fragments", []byte{0x01, 0x81, 0, 0, 0, 0, 0xE2, 0x80, 0x82, 0, 0, 0, 0, 0x82, 0x28}, 1007},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

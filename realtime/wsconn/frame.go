@@ -24,6 +24,7 @@ const (
 	CloseNormal        = 1000
 	CloseGoingAway     = 1001
 	CloseProtocolError = 1002
+	CloseInvalidData   = 1007
 	CloseTooBig        = 1009
 	CloseInternalError = 1011
 )

@@ -18,15 +18,16 @@ func TestCloseReachesAPeerThatKeepsSending(t *testing.T) {
 	c := wstest.Dial(t, s.url(), wstest.Options{})
 	sc := <-s.conns
 	// The client sends far more than the server reads before it closes.
-	frame := ws.NewTextFrame([]byte(strings.Repeat("x", 1024)))
+	// (WriteFrame masks in place: each frame is built afresh.)
+	payload := strings.Repeat("x", 1024)
 	for range 2000 {
-		if err := c.WriteFrame(frame); err != nil {
+		if err := c.WriteFrame(ws.NewTextFrame([]byte(payload))); err != nil {
 			t.Fatal(err)
 		}
 	}
 	sc.Close(4100, "back off")
 	for range 500 { // and goes on sending after the close
-		if err := c.WriteFrame(frame); err != nil {
+		if err := c.WriteFrame(ws.NewTextFrame([]byte(payload))); err != nil {
 			break
 		}
 	}

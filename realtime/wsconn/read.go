@@ -6,6 +6,7 @@ import (
 	"io"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 )
@@ -19,7 +20,10 @@ var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); retur
 // Errors that close a connection from the reading side.
 var (
 	ErrProtocol = errors.New("wsconn: protocol error")
-	errPeerGone = errors.New("wsconn: connection closed by peer")
+	// errInvalidUTF8 is a text message (or close reason) that is not
+	// UTF-8 (RFC 6455 §8.1: fail with 1007).
+	errInvalidUTF8 = errors.New("wsconn: invalid UTF-8 in a text message")
+	errPeerGone    = errors.New("wsconn: connection closed by peer")
 )
 
 // readable runs when the poller reports the socket readable. At most one
@@ -134,8 +138,11 @@ func (c *Conn) stateIs(s int) bool {
 // fail closes the connection for a protocol violation.
 func (c *Conn) fail(err error) {
 	code := CloseProtocolError
-	if errors.Is(err, errTooBig) {
+	switch {
+	case errors.Is(err, errTooBig):
 		code = CloseTooBig
+	case errors.Is(err, errInvalidUTF8):
+		code = CloseInvalidData
 	}
 	c.mu.Lock()
 	if c.closeErr == nil {
@@ -235,8 +242,17 @@ func (c *Conn) frame(h ws.Header, p []byte) error {
 		return nil
 	case opClose:
 		code := CloseNormal
-		if len(p) >= 2 {
+		switch {
+		case len(p) == 1:
+			return ErrProtocol
+		case len(p) >= 2:
 			code = int(binary.BigEndian.Uint16(p))
+			if !validCloseCode(code) {
+				return ErrProtocol
+			}
+			if !utf8.Valid(p[2:]) {
+				return errInvalidUTF8
+			}
 		}
 		c.mu.Lock()
 		c.peerClosed = true
@@ -260,7 +276,7 @@ func (c *Conn) frame(h ws.Header, p []byte) error {
 			return ErrProtocol
 		}
 		if h.Fin {
-			return c.deliver(p, rsv1)
+			return c.deliver(p, rsv1, op == opText)
 		}
 		c.inFrag, c.fragOp, c.fragZ = true, op, rsv1
 		c.frag = append(c.frag[:0], p...)
@@ -276,14 +292,14 @@ func (c *Conn) frame(h ws.Header, p []byte) error {
 		if !h.Fin {
 			return nil
 		}
-		msg, z := c.frag, c.fragZ
+		msg, z, text := c.frag, c.fragZ, c.fragOp == opText
 		c.inFrag, c.frag = false, nil
-		return c.deliver(msg, z)
+		return c.deliver(msg, z, text)
 	}
 	return ErrProtocol
 }
 
-func (c *Conn) deliver(p []byte, compressed bool) error {
+func (c *Conn) deliver(p []byte, compressed, text bool) error {
 	if compressed {
 		var err error
 		if p, err = decompress(p, c.t.cfg.MaxMessageBytes); err != nil {
@@ -293,9 +309,25 @@ func (c *Conn) deliver(p []byte, compressed bool) error {
 			return ErrProtocol
 		}
 	}
+	if text && !utf8.Valid(p) {
+		return errInvalidUTF8
+	}
 	if c.closed.Load() {
 		return nil
 	}
 	c.h.OnMessage(c, p)
 	return nil
+}
+
+// validCloseCode reports whether a peer may send code in a close frame
+// (RFC 6455 §7.4): the defined codes but 1004-1006 and 1015, and the
+// registered (3000-3999) and private (4000-4999) ranges.
+func validCloseCode(code int) bool {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1011:
+		return true
+	case code >= 3000 && code <= 4999:
+		return true
+	}
+	return false
 }
