@@ -118,3 +118,91 @@ test('V5: anonymous visitors from one address cannot fill the presence channel; 
     for (const c of clients) c.disconnect();
   }
 });
+
+test('server.metrics_addr moves /metrics off the public listener', async (t) => {
+  const metricsPort = await freePort();
+  const gh = await startGatehouse({ t, config: `server: {metrics_addr: "127.0.0.1:${metricsPort}"}\n` });
+  assert.equal((await gh.fetch('/metrics')).status, 404);
+  const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /gatehouse_http_requests_total/);
+  assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status, 404);
+});
+
+async function exchange(gh, subject, type = 'urn:ietf:params:oauth:token-type:jwt') {
+  return gh.fetch('/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: subject, subject_token_type: type }),
+  });
+}
+
+test('V3: exchanges never outlive the credential; the ID token of a logged-out login buys nothing', async (t) => {
+  const { devLogin, logout } = await import('../lib/devidp.mjs');
+  const { claims } = await import('../lib/jwt.mjs');
+  const { location } = await import('../lib/http.mjs');
+  const gh = await startGatehouse({ t, config: 'oidc: {session: {max_age: 40s}}\n' });
+  const jar = await devLogin(gh.url, 'ada');
+  const res = await jar.fetch(`${gh.url}/token`, { method: 'POST', headers: { origin: gh.url } });
+  assert.equal(res.status, 200);
+  let tok = (await res.json()).access_token;
+  const end = claims(tok).end;
+  assert.ok(end - Math.floor(Date.now() / 1000) <= 40, `a 40 s session's token ends within it (${end})`);
+  for (let i = 0; i < 3; i++) {
+    const r = await exchange(gh, tok);
+    assert.equal(r.status, 200, await r.clone().text());
+    tok = (await r.json()).access_token;
+    assert.equal(claims(tok).end, end, 'the end travels through the chain');
+    assert.ok(claims(tok).exp <= end, 'no exchanged token outlives the session');
+  }
+  // Logging out sends the ID token to the provider as id_token_hint.
+  const out = await logout(gh.url, jar);
+  const hint = new URL(location(out, gh.url)).searchParams.get('id_token_hint');
+  assert.ok(hint, 'the logout redirect carries the ID token');
+  const replay = await exchange(gh, hint, 'urn:ietf:params:oauth:token-type:id_token');
+  assert.equal(replay.status, 401, 'the ID token of a logged-out login is refused');
+  assert.equal((await exchange(gh, tok)).status, 401, 'and tokens of the session are revoked');
+});
+
+test('V4: authorizing someone else\'s Pusher socket and logging out does not close it', async (t) => {
+  const { devLogin, sessionToken, logout } = await import('../lib/devidp.mjs');
+  const gh = await startGatehouse({ t });
+  const app = gh.devApp();
+  const clients = [];
+  try {
+    // The victim holds private-chat with its own session.
+    const victim = new PusherJS(app.key, pusherJsOptions(gh, await sessionToken(gh, 'bob')));
+    clients.push(victim);
+    await waitForEvent(victim.connection, 'connected', 5000);
+    const chat = victim.subscribe('private-chat');
+    await waitForEvent(chat, 'pusher:subscription_succeeded', 5000);
+
+    // The attacker authorizes the victim's socket (its id learnt somehow)
+    // with its own session, for the victim's channel and for others.
+    const jar = await devLogin(gh.url, 'mallory');
+    for (const ch of ['private-chat', 'private-other', 'presence-lobby']) {
+      const r = await jar.fetch(`${gh.url}/pusher/auth`, {
+        method: 'POST', headers: { origin: gh.url, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ socket_id: victim.connection.socket_id, channel_name: ch }),
+      });
+      assert.equal(r.status, 200);
+    }
+    // The attacker's own socket, bound to its session, tells when the
+    // logout has been applied.
+    const own = new PusherJS(app.key, pusherJsOptions(gh, await sessionToken(gh, jar)));
+    clients.push(own);
+    await waitForEvent(own.connection, 'connected', 5000);
+    await waitForEvent(own.subscribe('private-chat'), 'pusher:subscription_succeeded', 5000);
+    const ownGone = waitForEvent(own.connection, 'state_change', 5000, { all: true });
+    assert.equal((await logout(gh.url, jar)).status, 302);
+    await ownGone;
+
+    // The victim still receives.
+    const got = waitForEvent(chat, 'still-here', 5000);
+    assert.equal((await pusherServer(gh, app).trigger('private-chat', 'still-here', { ok: 1 })).status, 200);
+    assert.deepEqual(await got, { ok: 1 });
+    assert.equal(victim.connection.state, 'connected');
+  } finally {
+    for (const c of clients) c.disconnect();
+  }
+});
