@@ -72,7 +72,16 @@ func (a *Anonymous) mint(c *gin.Context) {
 		abort(c, http.StatusNotFound, httpx.CodeNotFound, "anonymous tokens are disabled")
 		return
 	}
-	if !a.limiter.Admit(c.Writer, c.ClientIP(), "too many anonymous tokens from this address") {
+	// A visitor that already holds one of our tokens keeps its identity
+	// for every profile; only a request without one gets a new identity,
+	// and only those count against the per-address limit.
+	held, ceiling, end, present, terr := ownBearer(a.issuer, c.Request)
+	if terr != nil {
+		a.log.InfoContext(c.Request.Context(), "anonymous token refused", "code", terr.code, "err", terr.detail)
+		abort(c, terr.status, terr.code, terr.desc)
+		return
+	}
+	if !present && !a.limiter.Admit(c.Writer, c.ClientIP(), "too many anonymous tokens from this address") {
 		c.Abort()
 		return
 	}
@@ -117,16 +126,31 @@ func (a *Anonymous) mint(c *gin.Context) {
 	if req.Alg == "" && req.Profile != "" && req.Profile != issuer.DefaultProfile {
 		mintAlg = "" // other profiles pick the key their consumer can verify
 	}
-	id := policy.Identity{Subject: issuer.NewAnonymousSubject(), Anonymous: true}
-	tok, err := a.issuer.Mint(req.Profile, issuer.Request{
-		Identity: id, Grants: a.policy.Grants(id), TTL: a.cfg.TTL, Alg: mintAlg,
-		Params: params,
-	})
+	mreq := issuer.Request{TTL: a.cfg.TTL, Alg: mintAlg, Params: params}
+	if present {
+		mreq.Identity, mreq.End = held, end
+		mreq.Grants = ceiling.Narrow(a.policy.Grants(held))
+		if !held.Anonymous {
+			mreq.TTL = 0 // a logged-in identity gets the usual token lifetime
+		}
+	} else {
+		mreq.Identity = policy.Identity{Subject: issuer.NewAnonymousSubject(), Anonymous: true}
+		mreq.Grants = a.policy.Grants(mreq.Identity)
+	}
+	tok, err := a.issuer.Mint(req.Profile, mreq)
+	if errors.Is(err, issuer.ErrCredentialEnded) {
+		abort(c, http.StatusUnauthorized, httpx.CodeInvalidToken, "the credential has ended")
+		return
+	}
 	if err != nil {
 		abortMintError(c, a.log, err)
 		return
 	}
-	a.metrics.TokenMinted("anonymous", tok.Alg)
+	kind := "anonymous"
+	if present {
+		kind = "bearer"
+	}
+	a.metrics.TokenMinted(kind, tok.Alg)
 	answerToken(c, tok, req.Profile)
 }
 

@@ -102,6 +102,9 @@ func (t *Token) mint(c *gin.Context) {
 	if gt := form.Get("grant_type"); gt != "" {
 		kind = "exchange"
 		id, ceiling, ends, terr = t.exchange(ctx, gt, form.Get("subject_token"), form.Get("subject_token_type"), form.Get("provider"))
+	} else if bid, bceil, bend, present, berr := ownBearer(t.issuer, c.Request); present {
+		kind = "bearer"
+		id, ceiling, ends, terr = bid, bceil, bend, berr
 	} else {
 		id, ends, terr = t.session(c)
 	}

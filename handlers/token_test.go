@@ -211,3 +211,32 @@ func (r *authRig) mintRaw(t *testing.T, req issuer.Request) string {
 	}
 	return tok.Value
 }
+
+// POST /token with `Authorization: Bearer <our token>` is the short form of
+// exchanging that token: same subject and session, never wider grants, no
+// cookie or Origin needed; a bad bearer is refused, not replaced by the
+// session cookie the same request may carry.
+func TestTokenWithBearer(t *testing.T) {
+	rig := newAuthRig(t)
+	ck := "gatehouse=" + rig.login(t).Value
+	_, own, _ := rig.token(t, url.Values{"scope": {"realtime:subscriber:read:topic:private-chat"}}, "Cookie", ck, "Origin", authOrigin)
+	first, err := rig.issuer.Verify(own.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, a, body := rig.token(t, url.Values{}, "Authorization", "Bearer "+own.AccessToken, "Origin", "https://elsewhere.example")
+	if code != 200 {
+		t.Fatalf("bearer: %d %s", code, body)
+	}
+	c, err := rig.issuer.Verify(a.AccessToken)
+	if err != nil || c.Subject != "alice" || c.SessionID != first.SessionID || c.SessionID == "" {
+		t.Fatalf("claims %+v (%v), want alice in session %q", c, err, first.SessionID)
+	}
+	if a.Scope != "realtime:subscriber:read:topic:private-chat" {
+		t.Fatalf("bearer widened to %q", a.Scope)
+	}
+	forged := own.AccessToken[:len(own.AccessToken)-4] + "AAAA"
+	if code, _, body := rig.token(t, url.Values{}, "Authorization", "Bearer "+forged, "Cookie", ck, "Origin", authOrigin); code != 401 {
+		t.Fatalf("forged bearer beside a good cookie: %d %s", code, body)
+	}
+}

@@ -1,7 +1,7 @@
 // Centrifugo tokens from /token/anonymous, verified the way Centrifugo does
 // with token_jwks_public_endpoint: signature through our JWKS, aud and iss
-// as configured, and the claims its docs list. (The Centrifugo server itself
-// is not available here; issuer/testdata/centrifugo*.golden pin the shape.)
+// as configured, and the claims its docs list (issuer/testdata/centrifugo*.golden
+// pin the shape; centrifugo-tokens.test.mjs runs them against Centrifugo v6).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
