@@ -11,6 +11,8 @@ type Config struct {
 	DevIDP     DevIDP     `yaml:"dev_idp"`
 	Policy     Policy     `yaml:"policy"`
 	Apps       []App      `yaml:"apps"`
+	// Issuers are trusted token issuers (bring your own IdP).
+	Issuers []TrustedIssuer `yaml:"issuers"`
 	Deepstream Deepstream `yaml:"deepstream"`
 	Profiles   Profiles   `yaml:"profiles"`
 	Realtime   Realtime   `yaml:"realtime"`
@@ -144,6 +146,16 @@ type App struct {
 	ClientSourceAddress []string  `yaml:"client_source_address"`
 	AdminSourceAddress  []string  `yaml:"admin_source_address"`
 	Webhooks            []Webhook `yaml:"webhooks"`
+	// AuthKey and AdminKey verify the tokens of the app's socket clients
+	// and of its publish API (the 21no.de authKey and adminKey).
+	AuthKey  *AppKey `yaml:"auth_key"`
+	AdminKey *AppKey `yaml:"admin_key"`
+	// Grants is where external tokens' grants come from: token, policy or
+	// both (the default: the intersection).
+	Grants string `yaml:"grants"`
+	// GatehouseTokens, when false, refuses Gatehouse's own tokens on the
+	// app's sockets and publish API.
+	GatehouseTokens *bool `yaml:"gatehouse_tokens"`
 }
 
 // Webhook is an app webhook target.

@@ -75,6 +75,7 @@ func (cfg *Config) Validate(mode Mode) error {
 	cfg.validateOIDC(c, mode)
 	cfg.validatePolicy(c)
 	cfg.validateApps(c)
+	cfg.validateIssuers(c)
 	cfg.validateRealtime(c)
 	if p := cfg.Profiles.Ably; p != nil {
 		if !strings.Contains(p.KeyName, ".") {

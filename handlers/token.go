@@ -47,6 +47,7 @@ type Token struct {
 	cfg      TokenConfig
 	sessions authn.SessionReader // may be nil: no login configured
 	subjects SubjectVerifier     // may be nil: no provider configured
+	external *authn.Resolver     // may be nil: no trusted issuer on exchange
 	issuer   *issuer.Issuer
 	policy   *policy.Engine
 	metrics  *Metrics
@@ -64,6 +65,10 @@ func NewToken(cfg TokenConfig, sessions authn.SessionReader, subjects SubjectVer
 	}
 	return &Token{cfg: cfg, sessions: sessions, subjects: subjects, issuer: iss, policy: pol, metrics: m, log: log}, nil
 }
+
+// TrustExternal lets exchange accept the tokens of the trusted issuers
+// res (a resolver For the exchange front) has enabled.
+func (t *Token) TrustExternal(res *authn.Resolver) { t.external = res }
 
 // Mount adds the route.
 func (t *Token) Mount(r gin.IRouter) {
@@ -204,6 +209,16 @@ func (t *Token) exchange(ctx context.Context, grantType, subject, subjectType, p
 	}
 	invalid := func(err error) *tokenError {
 		return refuse(http.StatusUnauthorized, httpx.CodeInvalidToken, "invalid subject token", err)
+	}
+	if t.external != nil && subjectType != oidc.TokenTypeIDToken {
+		// A trusted issuer's token (JWT access tokens of the team's IdP):
+		// its grants (as the issuer's grant mode says) are the ceiling.
+		if c, ok, err := t.external.External(ctx, subject); ok {
+			if err != nil {
+				return policy.Identity{}, nil, time.Time{}, invalid(err)
+			}
+			return c.Identity, &c.Grants, c.ExpiresAt, nil
+		}
 	}
 	switch subjectType {
 	case TokenTypeJWT:

@@ -56,28 +56,4 @@ func firstString(m map[string]any, keys ...string) string {
 }
 
 // stringsAt reads a claim that is a list of strings, or one string.
-// Non-string elements are skipped.
-func stringsAt(id policy.Identity, path string) []string {
-	v, ok := id.Claim(path)
-	if !ok {
-		return []string{}
-	}
-	switch x := v.(type) {
-	case string:
-		if x == "" {
-			return []string{}
-		}
-		return []string{x}
-	case []any:
-		out := make([]string, 0, len(x))
-		for _, e := range x {
-			if s, ok := e.(string); ok && s != "" {
-				out = append(out, s)
-			}
-		}
-		return out
-	case []string:
-		return append([]string{}, x...)
-	}
-	return []string{}
-}
+func stringsAt(id policy.Identity, path string) []string { return id.ClaimStrings(path) }

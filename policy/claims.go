@@ -116,3 +116,37 @@ func claimEquals(v any, want string) bool {
 	}
 	return scalarEquals(v, want)
 }
+
+// ClaimStrings reads the claim at path as a list of strings: a JSON array
+// (non-string and empty elements skipped) or a single non-empty string.
+// Anything else, or no claim, is an empty list (never nil).
+func (id Identity) ClaimStrings(path string) []string {
+	v, ok := id.Claim(path)
+	if !ok {
+		return []string{}
+	}
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			return []string{}
+		}
+		return []string{x}
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			if s, ok := e.(string); ok && s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	case []string:
+		out := make([]string, 0, len(x))
+		for _, s := range x {
+			if s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return []string{}
+}

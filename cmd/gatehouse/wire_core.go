@@ -30,6 +30,8 @@ type core struct {
 	// dev` added (nil otherwise).
 	apps   *apps.Set
 	devApp *apps.App
+	// trust holds the trusted issuers and the apps' own keys.
+	trust *trusted
 }
 
 // wireCore builds the core: the revocation list first (the issuer asks
@@ -50,6 +52,9 @@ func wireCore(ctx context.Context, e env, p *parts) (*core, error) {
 	rate := e.cfg.Tokens.Anonymous.Rate
 	c.anonymousLimit = httpx.NewRateLimiter(rate.PerIP, rate.Per, c.issuer.Now)
 	if c.apps, c.devApp, err = wireApps(e, p); err != nil {
+		return nil, err
+	}
+	if c.trust, err = wireTrust(ctx, e, p); err != nil {
 		return nil, err
 	}
 	return c, nil

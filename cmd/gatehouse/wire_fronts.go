@@ -15,7 +15,7 @@ import (
 func wireFronts(e env, c *core, sessions authn.SessionReader, binder pusherauth.SessionBinder, p *parts) error {
 	cfg := e.cfg
 	anonymous := config.On(cfg.Tokens.Anonymous.Enabled)
-	res, err := authn.NewResolver(c.issuer, c.policy, sessions, cfg.Tokens.Anonymous.TTL)
+	res, err := c.trust.resolver(c, sessions, cfg.Tokens.Anonymous.TTL)
 	if err != nil {
 		return err
 	}
@@ -24,12 +24,12 @@ func wireFronts(e env, c *core, sessions authn.SessionReader, binder pusherauth.
 		Enabled:        cfg.Deepstream.Enabled == nil || *cfg.Deepstream.Enabled,
 		Anonymous:      anonymous,
 		AnonymousLimit: c.anonymousLimit,
-	}, res, c.metrics, e.log)
+	}, res.For(authn.FrontDeepstream), c.metrics, e.log)
 	if err != nil {
 		return err
 	}
 	cors := httpx.NewCORS(append([]string{cfg.Server.PublicURL}, cfg.OIDC.RedirectAllowlist...)...)
-	pa, err := pusherauth.New(pusherauth.Config{Apps: c.apps, Anonymous: anonymous, AnonymousLimit: c.anonymousLimit}, res, cors, binder, c.metrics, e.log)
+	pa, err := pusherauth.New(pusherauth.Config{Apps: c.apps, Anonymous: anonymous, AnonymousLimit: c.anonymousLimit}, res.For(authn.FrontPusher), cors, binder, c.metrics, e.log)
 	if err != nil {
 		return err
 	}

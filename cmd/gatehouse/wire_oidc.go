@@ -99,6 +99,13 @@ func wireOIDC(ctx context.Context, e env, c *core, p *parts) (authn.SessionReade
 	if err != nil {
 		return nil, err
 	}
+	if len(c.trust.byFront[authn.FrontExchange]) > 0 {
+		res, err := c.trust.resolver(c, nil, cfg.Tokens.Anonymous.TTL)
+		if err != nil {
+			return nil, err
+		}
+		tok.TrustExternal(res.For(authn.FrontExchange))
+	}
 	p.routes = append(p.routes, tok)
 	return sessions, nil
 }

@@ -63,8 +63,13 @@ func wireRealtime(ctx context.Context, e env, c *core, p *parts) (pusherauth.Ses
 		return nil, err
 	}
 	p.closers = append(p.closers, func(context.Context) error { return ps.Close() })
-	// Topic sockets present our tokens; the issuer refuses revoked sids.
-	ts, err := topics.New(topics.Config{Apps: c.apps}, hub, c.issuer, e.log)
+	// Topic sockets present our tokens (the issuer refuses revoked sids),
+	// the app's own keys' or trusted issuers'.
+	res, err := c.trust.resolver(c, nil, cfg.Tokens.Anonymous.TTL)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := topics.New(topics.Config{Apps: c.apps}, hub, res, e.log)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"gatehouse/authn"
 	"gatehouse/internal/httpx"
 	"gatehouse/realtime"
 )
@@ -41,7 +42,7 @@ func (s *Server) ServeAdminPublish(w http.ResponseWriter, r *http.Request, appID
 		httpx.WriteError(w, http.StatusNotFound, httpx.CodeInvalidRequest, "unknown app")
 		return
 	}
-	tok, err := s.checkToken(bearer(r, false))
+	tok, err := s.checkToken(ctx, appID, authn.AdminKey, bearer(r, false))
 	if err != nil {
 		s.log.InfoContext(ctx, "topics: publish refused", "app", appID, "ip", clientIP, "err", err)
 		unauthorized(w)

@@ -1,12 +1,13 @@
 package topics
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
 
 	"gatehouse/apps"
-	"gatehouse/issuer"
+	"gatehouse/authn"
 )
 
 // Defaults of Config.
@@ -15,14 +16,15 @@ const (
 	DefaultSendQueue    = 256
 )
 
-// TokenVerifier checks an access token and returns its claims. It must
-// refuse expired tokens and tokens of revoked sessions. *issuer.Issuer
-// satisfies it.
+// TokenVerifier checks an access token presented to an app, for its socket
+// clients (authn.AuthKey) or its publish API (authn.AdminKey): one of our
+// tokens, the app's own key, or a trusted issuer's. It must refuse expired
+// tokens and tokens of revoked sessions. *authn.Resolver satisfies it.
 type TokenVerifier interface {
-	Verify(token string) (*issuer.Claims, error)
+	AppToken(ctx context.Context, appID string, use authn.KeyUse, token string) (authn.Caller, error)
 }
 
-var _ TokenVerifier = (*issuer.Issuer)(nil)
+var _ TokenVerifier = (*authn.Resolver)(nil)
 
 // Timer is a pending call of Clock.AfterFunc. *time.Timer satisfies it.
 type Timer interface {

@@ -28,7 +28,7 @@ func (s *Server) ServeWebSocket(w http.ResponseWriter, r *http.Request, appID, c
 		httpx.WriteError(w, http.StatusNotFound, httpx.CodeInvalidRequest, "unknown app")
 		return
 	}
-	tok, err := s.checkToken(bearer(r, true))
+	tok, err := s.checkToken(ctx, appID, authn.AuthKey, bearer(r, true))
 	if err != nil {
 		s.log.InfoContext(ctx, "topics: connection refused", "app", appID, "ip", clientIP, "err", err)
 		unauthorized(w)
@@ -110,18 +110,18 @@ type token struct {
 
 // checkToken verifies raw and refuses a token already past its exp by the
 // server's clock: a connection never outlives its token.
-func (s *Server) checkToken(raw string) (token, error) {
+func (s *Server) checkToken(ctx context.Context, appID string, use authn.KeyUse, raw string) (token, error) {
 	if raw == "" {
 		return token{}, errNoToken
 	}
-	c, err := s.verify.Verify(raw)
+	c, err := s.verify.AppToken(ctx, appID, use, raw)
 	if err != nil {
 		return token{}, err
 	}
-	if c.ExpiresAt == nil || !s.cfg.Clock.Now().Before(c.ExpiresAt.Time) {
+	if c.ExpiresAt.IsZero() || !s.cfg.Clock.Now().Before(c.ExpiresAt) {
 		return token{}, errExpired
 	}
-	return token{sub: c.Subject, sid: c.SessionID, grants: c.Grants(), exp: c.ExpiresAt.UnixNano()}, nil
+	return token{sub: c.Identity.Subject, sid: c.Identity.SessionID, grants: c.Grants, exp: c.ExpiresAt.UnixNano()}, nil
 }
 
 // unauthorized answers a refused credential without saying which check

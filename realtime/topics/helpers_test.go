@@ -18,6 +18,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"gatehouse/apps"
+	"gatehouse/authn"
 	"gatehouse/internal/httpx"
 	"gatehouse/issuer"
 	"gatehouse/keys"
@@ -145,7 +146,15 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
-	ts, err := topics.New(cfg, hub, iss, nil)
+	pol, err := policy.New(policy.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := authn.NewResolver(iss, pol, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := topics.New(cfg, hub, res, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
+
+	"gatehouse/authn"
 )
 
 var errOtherIdentity = errors.New("topics: refresh token is for another subject or session")
@@ -16,7 +18,7 @@ var errOtherIdentity = errors.New("topics: refresh token is for another subject 
 // expires. The answer is a main/refreshed frame, plus an ack when the frame
 // carries an id.
 func (ss *session) refresh(ctx context.Context, f frame) {
-	tok, err := ss.srv.checkToken(f.AccessToken)
+	tok, err := ss.srv.checkToken(ctx, ss.app, authn.AuthKey, f.AccessToken)
 	if err == nil && (tok.sub != ss.tok.sub || tok.sid != ss.tok.sid) {
 		err = errOtherIdentity
 	}
