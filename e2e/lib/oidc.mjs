@@ -67,13 +67,15 @@ export async function startOidcProvider({
   const { port } = server.address();
   const issuer = `http://127.0.0.1:${port}`;
 
-  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const { privateKey: rsaKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwks = {
-    keys: [
-      { ...rsaKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: 'rs-' + crypto.randomUUID() },
-      { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'ES256', kid: 'es-' + crypto.randomUUID() },
-    ],
+  const newKeys = () => {
+    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey: rsaKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    return {
+      keys: [
+        { ...rsaKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: 'rs-' + crypto.randomUUID() },
+        { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'ES256', kid: 'es-' + crypto.randomUUID() },
+      ],
+    };
   };
 
   const defaultClient = {
@@ -103,7 +105,7 @@ export async function startOidcProvider({
     return grant;
   }
 
-  const provider = new Provider(issuer, {
+  const makeProvider = (jwks) => new Provider(issuer, {
     clients: clientList,
     jwks,
     cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
@@ -139,18 +141,33 @@ export async function startOidcProvider({
     ttl: { AccessToken: 600, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600, AuthorizationCode: 60 },
     ...config,
   });
-  // oidc-provider prints loud warnings about dev defaults; they are expected here.
-  server.on('request', provider.callback());
   const errors = [];
-  for (const ev of ['server_error', 'backchannel.error']) {
-    provider.on(ev, (_ctx, err) => {
-      errors.push(err);
-      if (process.env.E2E_VERBOSE === '1') console.error(`oidc-provider ${ev}:`, err);
-    });
-  }
+  const listen = (p) => {
+    for (const ev of ['server_error', 'backchannel.error']) {
+      p.on(ev, (_ctx, err) => {
+        errors.push(err);
+        if (process.env.E2E_VERBOSE === '1') console.error(`oidc-provider ${ev}:`, err);
+      });
+    }
+    return { provider: p, callback: p.callback() };
+  };
+  // oidc-provider prints loud warnings about dev defaults; they are expected here.
+  let current = listen(makeProvider(newKeys()));
+  const provider = current.provider;
+  server.on('request', (req, res) => current.callback(req, res));
 
   let stopped = false;
   const handle = {
+    /**
+     * rotateKeys replaces the provider's signing keys with new ones (new
+     * kids; the old keys leave its JWKS at once), as a provider rotating
+     * without overlap would. State (sessions, grants) is not kept: use it
+     * for token-issuing flows that need no earlier login.
+     */
+    rotateKeys() {
+      current = listen(makeProvider(newKeys()));
+      handle.provider = current.provider;
+    },
     issuer,
     port,
     provider,
