@@ -29,6 +29,8 @@ type TrustedIssuer struct {
 	Grants            string        `yaml:"grants"`
 	Fronts            []string      `yaml:"fronts"`
 	InsecureAllowHTTP bool          `yaml:"insecure_allow_http"`
+	// JWKSMinRefresh bounds JWKS re-reads on unknown kids (10 s when 0).
+	JWKSMinRefresh time.Duration `yaml:"jwks_min_refresh"`
 }
 
 // PublicKeyRef is a PEM public key (or certificate), in a file or inline.
@@ -72,7 +74,7 @@ func (t TrustedIssuer) TrustConfig() (trust.Config, error) {
 	tc := trust.Config{
 		Name: t.Name, Issuers: t.Issuer, Audience: t.Audience, Algorithms: t.Algorithms,
 		Leeway: t.Leeway, Secret: []byte(t.Secret), JWKSURL: t.JWKSURL,
-		InsecureAllowHTTP: t.InsecureAllowHTTP,
+		InsecureAllowHTTP: t.InsecureAllowHTTP, MinRefreshInterval: t.JWKSMinRefresh,
 	}
 	if t.Key != nil {
 		pem, err := t.Key.read()
@@ -130,6 +132,9 @@ func (cfg *Config) validateIssuers(c *checker) {
 			c.add(key+".name", "duplicate %q", t.Name)
 		}
 		names[t.Name] = true
+		if t.JWKSMinRefresh != 0 && (t.JWKSMinRefresh < time.Second || t.JWKSMinRefresh > time.Hour) {
+			c.add(key+".jwks_min_refresh", "%s is outside [1s, 1h]", t.JWKSMinRefresh)
+		}
 		if !grantModes[t.Grants] {
 			c.add(key+".grants", "%q must be token, policy or both", t.Grants)
 		}

@@ -35,6 +35,8 @@ export const gatehouseBin = process.env.GATEHOUSE_BIN
  *   env       extra environment; GATEHOUSE_* variables of the outer
  *             environment are not inherited, so only yours apply
  *   readyTimeout  ms to wait for /readyz [15000]
+ *   readyPath     the path that must answer 200 ['/readyz']; '/healthz' for a
+ *             process that is expected to stay unready
  *   t         node:test context: stop() runs after the test
  * Resolves with
  *   {url, port, dataDir, configFile, proc, pid, stdout(), stderr(), output(),
@@ -48,7 +50,7 @@ export const gatehouseBin = process.env.GATEHOUSE_BIN
  * readiness again.
  */
 export async function startGatehouse({
-  t, args = ['dev'], port, config, dataDir, env = {}, readyTimeout = 15000, publicUrl = false,
+  t, args = ['dev'], port, config, dataDir, env = {}, readyTimeout = 15000, readyPath = '/readyz', publicUrl = false,
 } = {}) {
   if (!fs.existsSync(gatehouseBin)) {
     throw new Error(`${gatehouseBin} not found: build it with (cd .. && go build -o bin/gatehouse ./cmd/gatehouse) or set GATEHOUSE_BIN`);
@@ -108,8 +110,8 @@ export async function startGatehouse({
       try {
         await poll(async () => {
           if (!child.running()) throw new Error('exited');
-          return (await fetch(`${url}/readyz`)).status === 200;
-        }, { timeout: readyTimeout, interval: 25, what: `${url}/readyz` });
+          return (await fetch(`${url}${readyPath}`)).status === 200;
+        }, { timeout: readyTimeout, interval: 25, what: `${url}${readyPath}` });
         return;
       } catch (err) {
         const exited = !child.running();
