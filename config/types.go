@@ -4,18 +4,18 @@ import "time"
 
 // Config is the whole configuration file.
 type Config struct {
-	Server     Server     `yaml:"server"`
-	Keys       Keys       `yaml:"keys"`
-	Tokens     Tokens     `yaml:"tokens"`
-	OIDC       OIDC       `yaml:"oidc"`
-	DevIDP     DevIDP     `yaml:"dev_idp"`
-	Policy     Policy     `yaml:"policy"`
-	Apps       []App      `yaml:"apps"`
+	Server Server `yaml:"server"`
+	Keys   Keys   `yaml:"keys"`
+	Tokens Tokens `yaml:"tokens"`
+	OIDC   OIDC   `yaml:"oidc"`
+	DevIDP DevIDP `yaml:"dev_idp"`
+	Policy Policy `yaml:"policy"`
+	Apps   []App  `yaml:"apps"`
 	// Issuers are trusted token issuers (bring your own IdP).
-	Issuers []TrustedIssuer `yaml:"issuers"`
-	Deepstream Deepstream `yaml:"deepstream"`
-	Profiles   Profiles   `yaml:"profiles"`
-	Realtime   Realtime   `yaml:"realtime"`
+	Issuers    []TrustedIssuer `yaml:"issuers"`
+	Deepstream Deepstream      `yaml:"deepstream"`
+	Profiles   Profiles        `yaml:"profiles"`
+	Realtime   Realtime        `yaml:"realtime"`
 
 	// written records the keys the file set and their lines.
 	written written

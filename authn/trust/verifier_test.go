@@ -136,7 +136,7 @@ func TestVerifyEveryKind(t *testing.T) {
 				"embedded jwk": sign(t, jwt.SigningMethodRS256, other, claims(nil), map[string]any{
 					"jwk": jose.JSONWebKey{Key: &other.PublicKey, Algorithm: "RS256", Use: "sig"},
 				}),
-				"jku": sign(t, jwt.SigningMethodRS256, other, claims(nil), map[string]any{"jku": "https://evil.test/jwks.json", "kid": "evil"}),
+				"jku":           sign(t, jwt.SigningMethodRS256, other, claims(nil), map[string]any{"jku": "https://evil.test/jwks.json", "kid": "evil"}),
 				"kid injection": sign(t, jwt.SigningMethodHS256, []byte(""), claims(nil), map[string]any{"kid": "../../../../dev/null"}),
 			}
 			if k.pub != nil {
@@ -324,4 +324,3 @@ func TestVerifiedTokensAreCached(t *testing.T) {
 		t.Fatalf("cache grew past its size: %d", len(v.cache.byID))
 	}
 }
-
