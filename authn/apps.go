@@ -54,7 +54,8 @@ func (r *Resolver) For(front string) *Resolver {
 // or a trusted issuer enabled on the topics front.
 func (r *Resolver) AppToken(ctx context.Context, appID string, use KeyUse, token string) (Caller, error) {
 	keys := r.apps[appID]
-	if peekIssuer(token) == r.issuer.Issuer() {
+	iss := peekIssuer(token)
+	if iss == r.issuer.Issuer() {
 		if keys.NoOwnTokens {
 			return Caller{}, fmt.Errorf("%w: app %s does not accept Gatehouse tokens", ErrBadCredential, appID)
 		}
@@ -74,7 +75,7 @@ func (r *Resolver) AppToken(ctx context.Context, appID string, use KeyUse, token
 		}
 		return r.own(token)
 	}
-	return verifyExternal(ctx, list, r.policy, token)
+	return verifyExternal(ctx, list, r.policy, token, iss)
 }
 
 // Ready is nil once every trusted issuer's keys have loaded; otherwise it

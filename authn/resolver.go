@@ -47,8 +47,10 @@ func (r *Resolver) Policy() *policy.Engine { return r.policy }
 // trusted issuers are enabled on, one of theirs: a token naming our issuer
 // is only ever checked as ours.
 func (r *Resolver) Token(token string) (Caller, error) {
-	if list := r.external[r.front]; len(list) > 0 && peekIssuer(token) != r.issuer.Issuer() {
-		return verifyExternal(context.Background(), list, r.policy, token)
+	if list := r.external[r.front]; len(list) > 0 {
+		if iss := peekIssuer(token); iss != r.issuer.Issuer() {
+			return verifyExternal(context.Background(), list, r.policy, token, iss)
+		}
 	}
 	return r.own(token)
 }
