@@ -28,6 +28,8 @@ type authRig struct {
 	rp      *oidc.RP
 	issuer  *issuer.Issuer
 	revoked *revocation.Memory
+	policy  *policy.Engine
+	tokens  *Token
 	mu      sync.Mutex
 	revokes []string
 }
@@ -75,6 +77,7 @@ func newAuthRig(t *testing.T) *authRig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rig.policy, rig.tokens = pol, tok
 	rig.handler, err = NewRouter(ServerConfig{}, m, discard, auth, NewPages(rp, discard), tok)
 	if err != nil {
 		t.Fatal(err)

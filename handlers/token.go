@@ -101,12 +101,19 @@ func (t *Token) mint(c *gin.Context) {
 	var (
 		id      policy.Identity
 		ceiling *policy.Grants
+		// exact are the grants of a trusted issuer's token, already
+		// decided by its grant mode (the policy is not applied again).
+		exact *policy.Grants
 		ends    time.Time
 		terr    *tokenError
 	)
 	if gt := form.Get("grant_type"); gt != "" {
 		kind = "exchange"
-		id, ceiling, ends, terr = t.exchange(ctx, gt, form.Get("subject_token"), form.Get("subject_token_type"), form.Get("provider"))
+		if c, ok, err := t.trusted(ctx, gt, form.Get("subject_token"), form.Get("subject_token_type")); ok {
+			id, exact, ends, terr = c.Identity, &c.Grants, c.ExpiresAt, err
+		} else {
+			id, ceiling, ends, terr = t.exchange(ctx, gt, form.Get("subject_token"), form.Get("subject_token_type"), form.Get("provider"))
+		}
 	} else if bid, bceil, bend, present, berr := ownBearer(t.issuer, c.Request); present {
 		kind = "bearer"
 		id, ceiling, ends, terr = bid, bceil, bend, berr
@@ -131,6 +138,9 @@ func (t *Token) mint(c *gin.Context) {
 		return
 	}
 	grants := t.policy.Grants(id)
+	if exact != nil {
+		grants = *exact
+	}
 	if ceiling != nil {
 		grants = ceiling.Narrow(grants)
 	}
@@ -210,16 +220,6 @@ func (t *Token) exchange(ctx context.Context, grantType, subject, subjectType, p
 	invalid := func(err error) *tokenError {
 		return refuse(http.StatusUnauthorized, httpx.CodeInvalidToken, "invalid subject token", err)
 	}
-	if t.external != nil && subjectType != oidc.TokenTypeIDToken {
-		// A trusted issuer's token (JWT access tokens of the team's IdP):
-		// its grants (as the issuer's grant mode says) are the ceiling.
-		if c, ok, err := t.external.External(ctx, subject); ok {
-			if err != nil {
-				return policy.Identity{}, nil, time.Time{}, invalid(err)
-			}
-			return c.Identity, &c.Grants, c.ExpiresAt, nil
-		}
-	}
 	switch subjectType {
 	case TokenTypeJWT:
 		claims, err := t.issuer.Verify(subject)
@@ -242,6 +242,23 @@ func (t *Token) exchange(ctx context.Context, grantType, subject, subjectType, p
 		return id, nil, end, nil
 	}
 	return policy.Identity{}, nil, time.Time{}, refuse(http.StatusBadRequest, httpx.CodeInvalidRequest, "unsupported subject_token_type", nil)
+}
+
+// trusted verifies an exchange's subject token with the trusted issuers
+// enabled on the exchange front (JWT access tokens of the team's IdP, a
+// service's tokens). ok is false when none of them would take it.
+func (t *Token) trusted(ctx context.Context, grantType, subject, subjectType string) (authn.Caller, bool, *tokenError) {
+	if t.external == nil || grantType != TokenExchangeGrant || subject == "" || (subjectType != TokenTypeJWT && subjectType != oidc.TokenTypeAccessToken) {
+		return authn.Caller{}, false, nil
+	}
+	c, ok, err := t.external.External(ctx, subject)
+	if !ok {
+		return authn.Caller{}, false, nil
+	}
+	if err != nil {
+		return authn.Caller{}, true, refuse(http.StatusUnauthorized, httpx.CodeInvalidToken, "invalid subject token", err)
+	}
+	return c, true, nil
 }
 
 // tokenParams collects profile parameters from the form or the query.

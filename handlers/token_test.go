@@ -8,9 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse/authn"
+	"gatehouse/authn/trust"
 	"gatehouse/issuer"
 	"gatehouse/oidc"
 	"gatehouse/policy"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 type tokenAnswer struct {
@@ -238,5 +242,52 @@ func TestTokenWithBearer(t *testing.T) {
 	forged := own.AccessToken[:len(own.AccessToken)-4] + "AAAA"
 	if code, _, body := rig.token(t, url.Values{}, "Authorization", "Bearer "+forged, "Cookie", ck, "Origin", authOrigin); code != 401 {
 		t.Fatalf("forged bearer beside a good cookie: %d %s", code, body)
+	}
+}
+
+// A trusted issuer enabled on the exchange front: its token buys one of
+// ours, never wider than its grants and never past its exp; a token of an
+// issuer not enabled there stays refused.
+func TestTokenExchangeOfTrustedIssuer(t *testing.T) {
+	rig := newAuthRig(t)
+	secret := []byte(strings.Repeat("x", 32))
+	v, err := trust.New(trust.Config{Name: "svc", Issuers: []string{"https://svc.test/"}, Secret: secret, Algorithms: []string{"HS256"}}, trust.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := authn.NewResolver(rig.issuer, rig.policy, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Configure(map[string][]*authn.External{authn.FrontExchange: {{Verifier: v, Grants: authn.GrantsToken}}}, nil)
+	rig.tokens.TrustExternal(res.For(authn.FrontExchange))
+	exp := time.Now().Add(2 * time.Minute)
+	sign := func(iss string) string {
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+			"iss": iss, "sub": "svc-1", "exp": exp.Unix(), "permissions": []string{"realtime:subscriber:read:topic:feed"},
+		}).SignedString(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	form := func(tok, typ string) url.Values {
+		return url.Values{"grant_type": {TokenExchangeGrant}, "subject_token": {tok}, "subject_token_type": {typ}}
+	}
+	for _, typ := range []string{TokenTypeJWT, oidc.TokenTypeAccessToken} {
+		code, a, body := rig.token(t, form(sign("https://svc.test/"), typ))
+		if code != 200 {
+			t.Fatalf("%s: %d %s", typ, code, body)
+		}
+		c, err := rig.issuer.Verify(a.AccessToken)
+		if err != nil || c.Subject != "svc-1" || c.Provider != "svc" || a.Scope != "realtime:subscriber:read:topic:feed" {
+			t.Fatalf("%s: %+v %v scope %q", typ, c, err, a.Scope)
+		}
+		if c.ExpiresAt.After(exp) {
+			t.Fatalf("outlives the subject token: %v > %v", c.ExpiresAt, exp)
+		}
+	}
+	if code, _, body := rig.token(t, form(sign("https://other.test/"), TokenTypeJWT)); code != 401 {
+		t.Fatalf("issuer not trusted: %d %s", code, body)
 	}
 }

@@ -88,7 +88,11 @@ func kinds(t *testing.T) []kind {
 	hs := base
 	hs.Secret, hs.Algorithms = secret, []string{"HS256"}
 	rsaPub, ecPub, edPub := pemOf(t, &rsaKey.PublicKey), pemOf(t, &ecKey.PublicKey), pemOf(t, edKey.Public())
+	srv := newJWKSServer(t, jose.JSONWebKey{Key: &ecKey.PublicKey, KeyID: "ec1", Algorithm: "ES512", Use: "sig"})
+	jwks := base
+	jwks.JWKSURL, jwks.InsecureAllowHTTP, jwks.Algorithms = srv.URL+"/jwks", true, []string{"ES512"}
 	return []kind{
+		mk("jwks", jwks, jwt.SigningMethodES512, ecKey, ecPub),
 		mk("rsa-pem", withPEM(rsaPub, "RS256"), jwt.SigningMethodRS256, rsaKey, rsaPub),
 		mk("ec-pem", withPEM(ecPub, "ES512"), jwt.SigningMethodES512, ecKey, ecPub),
 		mk("ed25519-pem", withPEM(edPub, "EdDSA"), jwt.SigningMethodEdDSA, edKey, edPub),
