@@ -104,8 +104,8 @@ func (t *Token) mint(c *gin.Context) {
 		// exact are the grants of a trusted issuer's token, already
 		// decided by its grant mode (the policy is not applied again).
 		exact *policy.Grants
-		ends    time.Time
-		terr    *tokenError
+		ends  time.Time
+		terr  *tokenError
 	)
 	if gt := form.Get("grant_type"); gt != "" {
 		kind = "exchange"
