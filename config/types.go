@@ -196,6 +196,30 @@ type Realtime struct {
 // Redis locates the Redis backplane.
 type Redis struct {
 	URL string `yaml:"url" redact:"url"`
+	// Sentinel finds the primary through Redis Sentinel instead of URL.
+	Sentinel *RedisSentinel `yaml:"sentinel"`
+	// Shards is how many streams carry channel events [16].
+	Shards int `yaml:"shards"`
+	// StreamLength is about how many events each stream keeps [10000]:
+	// the window within which a node resumes a lost connection.
+	StreamLength int64 `yaml:"stream_length"`
+	// WaitReplicas accepts a publish only once that many replicas hold it
+	// (WAIT) [0]; with Sentinel, 1 makes a failover lose no accepted event.
+	WaitReplicas int `yaml:"wait_replicas"`
+	// WaitTimeout bounds that wait [1s].
+	WaitTimeout time.Duration `yaml:"wait_timeout"`
+}
+
+// RedisSentinel names a primary watched by Redis Sentinel.
+type RedisSentinel struct {
+	MasterName       string   `yaml:"master_name"`
+	Addrs            []string `yaml:"addrs"`
+	Username         string   `yaml:"username"`
+	Password         string   `yaml:"password" redact:"true"`
+	SentinelUsername string   `yaml:"sentinel_username"`
+	SentinelPassword string   `yaml:"sentinel_password" redact:"true"`
+	DB               int      `yaml:"db"`
+	TLS              bool     `yaml:"tls"`
 }
 
 // Limits bound the hosted realtime layer, per process.

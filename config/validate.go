@@ -345,9 +345,7 @@ func (cfg *Config) validateRealtime(c *checker) {
 	switch r.Backplane {
 	case "memory":
 	case "redis":
-		if u, err := url.Parse(r.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-			c.add("realtime.redis.url", "must be a redis:// or rediss:// URL")
-		}
+		cfg.validateRedis(c)
 	default:
 		c.add("realtime.backplane", "unknown %q (memory or redis)", r.Backplane)
 	}

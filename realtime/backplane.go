@@ -53,9 +53,21 @@ type Backplane interface {
 	// sender's included. Envelopes from one Publish caller arrive in order.
 	Publish(ctx context.Context, env Envelope) error
 	// Subscribe registers h for every envelope published from now on, by
-	// any node. h must not block for long. The returned function stops the
-	// delivery; after it returns h is not called again.
+	// any node, that concerns this node: envelopes of a channel (publishes,
+	// member events) reach it while it watches the channel (Watch); the
+	// others always. h must not block for long. The returned function stops
+	// the delivery; after it returns h is not called again.
+	//
+	// A backplane that finds it may have missed envelopes of watched
+	// channels (a gap beyond what it can resume) hands h a KindResync
+	// envelope for each such channel, so its subscribers can start over.
 	Subscribe(ctx context.Context, h func(Envelope)) (stop func(), err error)
+	// Watch declares interest in the envelopes of key: once it returns,
+	// every envelope of key published afterwards reaches this node. Calls
+	// are counted; each successful Watch is paired with one Unwatch.
+	Watch(ctx context.Context, key ChannelKey) error
+	// Unwatch drops one Watch of key. It must not block.
+	Unwatch(key ChannelKey)
 
 	// Occupy adds delta (+1 or -1) to the number of subscriptions node holds
 	// on key and returns the cluster-wide total after the change.

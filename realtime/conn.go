@@ -31,6 +31,10 @@ const (
 	ReasonShutdown
 	// ReasonSlow: the client did not read fast enough.
 	ReasonSlow
+	// ReasonResync: events of one of the connection's channels may have
+	// been lost between nodes; the client should reconnect and fetch what
+	// it needs again.
+	ReasonResync
 )
 
 // String returns a short name for the reason.
@@ -44,6 +48,8 @@ func (r Reason) String() string {
 		return "server shutting down"
 	case ReasonSlow:
 		return "client too slow"
+	case ReasonResync:
+		return "events may have been missed"
 	}
 	return "unknown"
 }

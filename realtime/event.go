@@ -21,7 +21,17 @@ const (
 	KindRevokeSession  Kind = "revoke_session"
 	KindTerminateUser  Kind = "terminate_user"
 	KindTerminateConns Kind = "terminate_conns"
+	// KindResync is handed to a node by its own backplane (it never
+	// crosses nodes) when envelopes of Message.App/Channel may have been
+	// lost: the node's subscribers of that channel must start over.
+	KindResync Kind = "resync"
 )
+
+// IsChannelKind reports whether envelopes of kind concern one channel and
+// reach only the nodes that watch it.
+func IsChannelKind(k Kind) bool {
+	return k == KindPublish || k == KindMemberAdded || k == KindMemberRemoved
+}
 
 // Message is an event published on a channel of an app.
 type Message struct {

@@ -102,6 +102,7 @@ type Hub struct {
 
 	published atomic.Uint64
 	delivered atomic.Uint64
+	resyncs   atomic.Uint64
 
 	abuse abuseLimits
 }
@@ -268,6 +269,9 @@ type Stats struct {
 	Subscriptions int
 	Published     uint64
 	Delivered     uint64
+	// Resynced counts connections closed because events of one of their
+	// channels may have been lost between nodes (ReasonResync).
+	Resynced uint64
 }
 
 // Stats returns this node's counters.
@@ -280,6 +284,7 @@ func (h *Hub) Stats() Stats {
 	h.mu.RUnlock()
 	s.Published = h.published.Load()
 	s.Delivered = h.delivered.Load()
+	s.Resynced = h.resyncs.Load()
 	return s
 }
 

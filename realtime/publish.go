@@ -38,8 +38,26 @@ func (h *Hub) handle(env Envelope) {
 		// through the revocation list now, so there is nothing to do.
 	case KindTerminateUser:
 		h.terminateLocal(env.Message.App, env.UserID)
+	case KindResync:
+		h.resyncLocal(ChannelKey{env.Message.App, env.Message.Channel})
 	default:
 		h.log.Warn("realtime: unknown envelope kind", "kind", env.Kind, "origin", env.Origin)
+	}
+}
+
+// resyncLocal disconnects the local subscribers of key (ReasonResync):
+// events of the channel may have been lost, and a client that reconnects
+// and subscribes again starts from a known state.
+func (h *Hub) resyncLocal(key ChannelKey) {
+	h.mu.RLock()
+	conns := make([]Conn, 0, len(h.channels[key]))
+	for _, c := range h.channels[key] {
+		conns = append(conns, c)
+	}
+	h.mu.RUnlock()
+	h.resyncs.Add(uint64(len(conns)))
+	for _, c := range conns {
+		c.Disconnect(ReasonResync)
 	}
 }
 

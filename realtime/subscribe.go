@@ -83,15 +83,23 @@ func (h *Hub) Subscribe(ctx context.Context, c Conn, channel string, member *Mem
 		}
 	}
 
+	// Interest first: once the client hears it is subscribed, every event
+	// published to the channel from then on reaches this node.
+	if err := h.bp.Watch(ctx, key); err != nil {
+		undo()
+		return fmt.Errorf("realtime: watch: %w", err)
+	}
 	h.mu.Lock()
 	if h.conns[c.ID()] != cs || cs.subs == nil {
 		h.mu.Unlock()
+		h.bp.Unwatch(key)
 		undo()
 		return ErrUnknownConn
 	}
 	if _, ok := cs.subs[channel]; ok {
 		ack(res)
 		h.mu.Unlock()
+		h.bp.Unwatch(key)
 		return nil
 	}
 	cs.subs[channel] = member
@@ -160,6 +168,9 @@ func (h *Hub) Subscribed(c Conn, channel string) bool {
 
 func (h *Hub) removeSubLocked(key ChannelKey, id string) {
 	subs := h.channels[key]
+	if _, ok := subs[id]; ok {
+		h.bp.Unwatch(key)
+	}
 	delete(subs, id)
 	if len(subs) == 0 {
 		delete(h.channels, key)

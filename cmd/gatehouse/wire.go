@@ -8,6 +8,7 @@ import (
 
 	"gatehouse/config"
 	"gatehouse/handlers"
+	"gatehouse/realtime/redis"
 )
 
 // env is what a process is wired from: the config (read, never changed),
@@ -31,6 +32,9 @@ type parts struct {
 	// backgroundErrors are summed into
 	// gatehouse_backplane_background_errors_total (the Redis parts).
 	backgroundErrors []func() uint64
+	// redis is the Redis connection every Redis part shares (nil until the
+	// first one is wired; see sharedRedis).
+	redis *redis.Config
 }
 
 // closeAll runs the closers in reverse order: the protocol servers before

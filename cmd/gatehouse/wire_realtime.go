@@ -134,6 +134,9 @@ func registerRealtimeMetrics(m *handlers.Metrics, hub *realtime.Hub, bp *countin
 		func() float64 { return float64(hub.Stats().Published) })
 	m.CounterFunc("gatehouse_messages_out_total", "Messages delivered to connections of this node.",
 		func() float64 { return float64(hub.Stats().Delivered) })
+	m.CounterFunc("gatehouse_realtime_resyncs_total",
+		"Connections told to reconnect because events of one of their channels may have been lost between nodes (beyond the Redis stream window).",
+		func() float64 { return float64(hub.Stats().Resynced) })
 	m.CounterFunc("gatehouse_backplane_errors_total", "Failed backplane calls.",
 		func() float64 { return float64(bp.errors.Load()) })
 }

@@ -35,6 +35,10 @@ func (b *countingBackplane) Subscribe(ctx context.Context, h func(realtime.Envel
 	return stop, b.count(err)
 }
 
+func (b *countingBackplane) Watch(ctx context.Context, key realtime.ChannelKey) error {
+	return b.count(b.Backplane.Watch(ctx, key))
+}
+
 func (b *countingBackplane) Occupy(ctx context.Context, key realtime.ChannelKey, node string, delta int) (int, error) {
 	n, err := b.Backplane.Occupy(ctx, key, node, delta)
 	return n, b.count(err)

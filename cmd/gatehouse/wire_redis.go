@@ -23,7 +23,40 @@ func usesRedis(cfg *config.Config) bool { return cfg.Realtime.Backplane == "redi
 
 // redisConfig is the connection every Redis part of this process uses.
 func redisConfig(cfg config.Redis) redis.Config {
-	return redis.Config{URL: cfg.URL}
+	rc := redis.Config{URL: cfg.URL, Shards: cfg.Shards, StreamLength: cfg.StreamLength,
+		WaitReplicas: cfg.WaitReplicas, WaitTimeout: cfg.WaitTimeout}
+	if s := cfg.Sentinel; s != nil {
+		rc.Sentinel = &redis.Sentinel{MasterName: s.MasterName, Addrs: s.Addrs, Username: s.Username, Password: s.Password,
+			SentinelUsername: s.SentinelUsername, SentinelPassword: s.SentinelPassword, DB: s.DB, TLS: s.TLS}
+	}
+	return rc
+}
+
+// sharedRedis returns the configuration every Redis part of the process
+// uses, with its one connection pool: dialled by the first part that needs
+// it (the process refuses to start when Redis does not answer) and closed
+// after the last.
+func sharedRedis(ctx context.Context, cfg config.Redis, p *parts) (redis.Config, error) {
+	if p.redis != nil {
+		return *p.redis, nil
+	}
+	rc := redisConfig(cfg)
+	client, err := redis.Dial(ctx, rc)
+	if err != nil {
+		return rc, redisKeyError(cfg, err)
+	}
+	rc.Client = client
+	p.redis = &rc
+	p.closers = append(p.closers, func(context.Context) error { return client.Close() })
+	return rc, nil
+}
+
+// redisKeyError names the key the operator wrote for Redis in err.
+func redisKeyError(cfg config.Redis, err error) error {
+	if cfg.Sentinel != nil {
+		return fmt.Errorf("realtime.redis.sentinel: %w", err)
+	}
+	return fmt.Errorf("realtime.redis.url: %w", err)
 }
 
 // wireRevocations builds the revocation list every verifier asks and the
@@ -37,9 +70,13 @@ func wireRevocations(ctx context.Context, e env, p *parts) (revocation.List, err
 	if !usesRedis(e.cfg) {
 		return revocation.NewMemory(nil), nil
 	}
-	revs, err := redis.NewRevocations(ctx, redisConfig(e.cfg.Realtime.Redis), e.log)
+	rc, err := sharedRedis(ctx, e.cfg.Realtime.Redis, p)
 	if err != nil {
-		return nil, fmt.Errorf("realtime.redis.url: %w", err)
+		return nil, err
+	}
+	revs, err := redis.NewRevocations(ctx, rc, e.log)
+	if err != nil {
+		return nil, redisKeyError(e.cfg.Realtime.Redis, err)
 	}
 	p.closers = append(p.closers, func(context.Context) error { return revs.Close() })
 	p.ready = append(p.ready, handlers.ReadyCheck{Name: "revocations", Check: revs.Ping})
@@ -50,9 +87,13 @@ func wireRevocations(ctx context.Context, e env, p *parts) (revocation.List, err
 // newRedisBackplane connects the realtime layer to Redis (realtime.backplane:
 // redis). It fails at start when Redis does not answer.
 func newRedisBackplane(ctx context.Context, e env, p *parts) (realtime.Backplane, error) {
-	bp, err := redis.New(ctx, redisConfig(e.cfg.Realtime.Redis), e.log)
+	rc, err := sharedRedis(ctx, e.cfg.Realtime.Redis, p)
 	if err != nil {
-		return nil, fmt.Errorf("realtime.redis.url: %w", err)
+		return nil, err
+	}
+	bp, err := redis.New(ctx, rc, e.log)
+	if err != nil {
+		return nil, redisKeyError(e.cfg.Realtime.Redis, err)
 	}
 	p.backgroundErrors = append(p.backgroundErrors, bp.Errors)
 	return bp, nil
@@ -64,9 +105,13 @@ func newRedisBackplane(ctx context.Context, e env, p *parts) (realtime.Backplane
 // revokes the sessions made on all of them. It fails at start when Redis
 // does not answer.
 func newRedisSessionStore(ctx context.Context, cfg config.Redis, p *parts) (*redis.SessionStore, error) {
-	store, err := redis.NewSessionStore(ctx, redisConfig(cfg), 0)
+	rc, err := sharedRedis(ctx, cfg, p)
 	if err != nil {
-		return nil, fmt.Errorf("realtime.redis.url: %w", err)
+		return nil, err
+	}
+	store, err := redis.NewSessionStore(ctx, rc, 0)
+	if err != nil {
+		return nil, redisKeyError(cfg, err)
 	}
 	p.closers = append(p.closers, func(context.Context) error { return store.Close() })
 	p.ready = append(p.ready, handlers.ReadyCheck{Name: "sessions", Check: store.Ping})

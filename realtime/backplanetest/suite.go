@@ -57,6 +57,18 @@ func Subscribe(t *testing.T, bp realtime.Backplane) Sink {
 	return ch
 }
 
+// Chat is the channel of the suite's published messages (msg).
+var Chat = realtime.ChannelKey{App: "app", Channel: "chat"}
+
+// Watch makes bp deliver the envelopes of key for the rest of the test.
+func Watch(t *testing.T, bp realtime.Backplane, key realtime.ChannelKey) {
+	t.Helper()
+	if err := bp.Watch(context.Background(), key); err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	t.Cleanup(func() { bp.Unwatch(key) })
+}
+
 // Next returns the next envelope, failing the test after Wait.
 func (s Sink) Next(t *testing.T) realtime.Envelope {
 	t.Helper()
@@ -82,6 +94,7 @@ func msg(i int) realtime.Envelope {
 }
 
 func testPublishReachesEverySubscriber(t *testing.T, bp realtime.Backplane) {
+	Watch(t, bp, Chat)
 	a, b := Subscribe(t, bp), Subscribe(t, bp)
 	publish(t, bp, msg(1))
 	for _, s := range []Sink{a, b} {
@@ -92,6 +105,7 @@ func testPublishReachesEverySubscriber(t *testing.T, bp realtime.Backplane) {
 }
 
 func testPublishKeepsOrder(t *testing.T, bp realtime.Backplane) {
+	Watch(t, bp, Chat)
 	s := Subscribe(t, bp)
 	const n = 200
 	for i := 0; i < n; i++ {
@@ -105,6 +119,7 @@ func testPublishKeepsOrder(t *testing.T, bp realtime.Backplane) {
 }
 
 func testEnvelopeRoundTrip(t *testing.T, bp realtime.Backplane) {
+	Watch(t, bp, realtime.ChannelKey{App: "a", Channel: "presence-x"})
 	s := Subscribe(t, bp)
 	want := []realtime.Envelope{
 		{Kind: realtime.KindPublish, Origin: "node-a", Message: realtime.Message{App: "a", Channel: "presence-x",
@@ -119,8 +134,29 @@ func testEnvelopeRoundTrip(t *testing.T, bp realtime.Backplane) {
 	for _, env := range want {
 		publish(t, bp, env)
 	}
+	// Channel envelopes keep their order, and so do the others; the two
+	// kinds may interleave differently.
+	var gotCh, gotOther []realtime.Envelope
+	for range want {
+		if env := s.Next(t); realtime.IsChannelKind(env.Kind) {
+			gotCh = append(gotCh, env)
+		} else {
+			gotOther = append(gotOther, env)
+		}
+	}
+	var wantCh, wantOther []realtime.Envelope
 	for _, w := range want {
-		got := s.Next(t)
+		if realtime.IsChannelKind(w.Kind) {
+			wantCh = append(wantCh, w)
+		} else {
+			wantOther = append(wantOther, w)
+		}
+	}
+	if len(gotCh) != len(wantCh) {
+		t.Fatalf("got %d channel envelopes, want %d", len(gotCh), len(wantCh))
+	}
+	for i, w := range append(wantCh, wantOther...) {
+		got := append(gotCh, gotOther...)[i]
 		if string(got.UserInfo) != string(w.UserInfo) {
 			t.Fatalf("user_info: got %s, want %s", got.UserInfo, w.UserInfo)
 		}
@@ -138,6 +174,7 @@ func testStopEndsDelivery(t *testing.T, bp realtime.Backplane) {
 		t.Fatal(err)
 	}
 	stop()
+	Watch(t, bp, Chat)
 	live := Subscribe(t, bp)
 	publish(t, bp, msg(1))
 	live.Next(t) // delivered to the live subscriber, so the stopped one had its chance

@@ -88,6 +88,13 @@ func (b *Backplane) Publish(ctx context.Context, env realtime.Envelope) error {
 	return nil
 }
 
+// Watch does nothing: every envelope reaches every subscriber of the one
+// process.
+func (b *Backplane) Watch(context.Context, realtime.ChannelKey) error { return nil }
+
+// Unwatch does nothing (see Watch).
+func (b *Backplane) Unwatch(realtime.ChannelKey) {}
+
 // Subscribe registers h for every later envelope.
 func (b *Backplane) Subscribe(ctx context.Context, h func(realtime.Envelope)) (func(), error) {
 	b.mu.Lock()

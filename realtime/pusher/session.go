@@ -87,6 +87,8 @@ func (ss *session) Disconnect(reason realtime.Reason) {
 		msg = "Server shutting down, reconnect"
 	case realtime.ReasonSlow:
 		msg = "Client too slow, reconnect"
+	case realtime.ReasonResync:
+		msg = "Events may have been missed, reconnect"
 	}
 	ss.ws.SendText(errorJSON(code, msg))
 	ss.ws.Close(code, msg)

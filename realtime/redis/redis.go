@@ -3,11 +3,13 @@ package redis
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,8 +25,9 @@ var _ realtime.Backplane = (*Backplane)(nil)
 var (
 	// ErrClosed is returned by a closed Backplane or Revocations.
 	ErrClosed = errors.New("redis: closed")
-	// ErrNotSubscribed is returned while the pub/sub connection is down.
-	ErrNotSubscribed = errors.New("redis: pub/sub subscription is down")
+	// ErrNotSubscribed is returned while the node does not read its event
+	// streams (or, for Revocations, its pub/sub channel).
+	ErrNotSubscribed = errors.New("redis: not reading events (connection down)")
 )
 
 // Defaults of Config.
@@ -50,6 +53,22 @@ type Config struct {
 	Heartbeat time.Duration
 	// Now is the clock for revocation lifetimes [time.Now].
 	Now func() time.Time
+	// Shards is how many streams carry channel envelopes [16].
+	Shards int
+	// StreamLength is about how many envelopes each stream keeps [10000]:
+	// a node resumes a lost connection without loss within that window.
+	StreamLength int64
+	// WaitReplicas, when positive, accepts a publish only once that many
+	// replicas hold it (WAIT), so a Sentinel failover cannot lose it.
+	WaitReplicas int
+	// WaitTimeout bounds that wait [1s].
+	WaitTimeout time.Duration
+	// Sentinel, when set, replaces URL: the primary is found through Redis
+	// Sentinel and followed through failovers.
+	Sentinel *Sentinel
+	// Client, when set, is the connection pool to use (shared by every
+	// Redis part of a process; see Dial); the part does not close it.
+	Client *goredis.Client
 
 	hooks *hooks // tests learn of background work through these
 }
@@ -58,12 +77,17 @@ type Config struct {
 type hooks struct {
 	replayed func(node string) // a node's share was written again
 	swept    func(node string) // a dead node's share was removed
+	// beforeRead runs before each read of the event streams (a test can
+	// hold the reader back there).
+	beforeRead func()
 }
 
 func (c Config) withDefaults() (Config, error) {
-	u, err := url.Parse(c.URL)
-	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-		return c, errors.New("redis: url must be a redis:// or rediss:// URL")
+	if c.Sentinel == nil && c.Client == nil {
+		u, err := url.Parse(c.URL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			return c, errors.New("redis: url must be a redis:// or rediss:// URL")
+		}
 	}
 	if c.Node == "" {
 		var b [8]byte
@@ -79,13 +103,35 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Shards <= 0 {
+		c.Shards = DefaultShards
+	}
+	if c.StreamLength <= 0 {
+		c.StreamLength = DefaultStreamLength
+	}
+	if c.WaitTimeout <= 0 {
+		c.WaitTimeout = time.Second
+	}
 	return c, nil
 }
 
-// newClient opens a go-redis client for cfg.URL. Commands are never retried
-// by the client: a script or PUBLISH whose reply was lost may have run, and
-// running it twice would count a subscription twice or deliver twice.
+// newClient opens a go-redis client for cfg: cfg.URL, or the primary that
+// cfg.Sentinel's sentinels name (followed through failovers). Commands are
+// never retried by the client: a script or XADD whose reply was lost may
+// have run, and running it twice would count a subscription twice or
+// deliver twice.
 func newClient(cfg Config) (*goredis.Client, error) {
+	if s := cfg.Sentinel; s != nil {
+		opt := &goredis.FailoverOptions{
+			MasterName: s.MasterName, SentinelAddrs: s.Addrs,
+			SentinelUsername: s.SentinelUsername, SentinelPassword: s.SentinelPassword,
+			Username: s.Username, Password: s.Password, DB: s.DB, MaxRetries: -1,
+		}
+		if s.TLS {
+			opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		return goredis.NewFailoverClient(opt), nil
+	}
 	opt, err := goredis.ParseURL(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("redis: url: %w", err)
@@ -94,13 +140,62 @@ func newClient(cfg Config) (*goredis.Client, error) {
 	return goredis.NewClient(opt), nil
 }
 
+// clientFor returns cfg.Client when set (own false: the caller does not
+// close it), else a new client.
+func clientFor(cfg Config) (_ *goredis.Client, own bool, _ error) {
+	if cfg.Client != nil {
+		return cfg.Client, false, nil
+	}
+	c, err := newClient(cfg)
+	return c, true, err
+}
+
+// Dial opens the one connection pool every Redis part of a process shares
+// (pass it as Config.Client) and checks that Redis answers.
+func Dial(ctx context.Context, cfg Config) (*goredis.Client, error) {
+	if cfg.Sentinel == nil {
+		if _, err := cfg.withDefaults(); err != nil {
+			return nil, err
+		}
+	}
+	c, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Ping(ctx).Err(); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("redis: ping: %w", err)
+	}
+	return c, nil
+}
+
+// Sentinel names a primary watched by Redis Sentinel.
+type Sentinel struct {
+	// MasterName is the primary's name in the sentinels' configuration.
+	MasterName string
+	// Addrs are sentinel host:port addresses.
+	Addrs []string
+	// Username and Password authenticate with the primary; Sentinel*
+	// with the sentinels.
+	Username, Password                 string
+	SentinelUsername, SentinelPassword string
+	// DB is the database number.
+	DB int
+	// TLS connects with TLS.
+	TLS bool
+}
+
 // Backplane is a realtime.Backplane over Redis. Create it with New.
 type Backplane struct {
 	cfg  Config
 	log  *slog.Logger
 	rdb  *goredis.Client
+	own  bool // rdb was opened here and is closed with the backplane
 	keys keys
-	sub  *subscriber
+	st   streams
+	up   upFlag
+
+	resyncs atomic.Uint64
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -129,7 +224,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backplane, error) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	rdb, err := newClient(cfg)
+	rdb, own, err := clientFor(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -137,25 +232,37 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backplane, error) 
 		cfg:      cfg,
 		log:      log,
 		rdb:      rdb,
+		own:      own,
 		keys:     keys{prefix: cfg.KeyPrefix},
 		handlers: make(map[uint64]func(realtime.Envelope)),
 		nodes:    make(map[string]*share),
+		up:       newUpFlag(),
+	}
+	b.st.shards = map[int]*streamState{}
+	b.st.watched = map[realtime.ChannelKey]int{}
+	closeRDB := func() {
+		if own {
+			_ = rdb.Close()
+		}
 	}
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		_ = rdb.Close()
+		closeRDB()
 		return nil, fmt.Errorf("redis: ping: %w", err)
 	}
 	if err := b.ensureNode(ctx, cfg.Node); err != nil {
-		_ = rdb.Close()
+		closeRDB()
 		return nil, err
+	}
+	if b.st.control, err = b.streamEnd(ctx, b.keys.control(), b.keys.controlSeq(), -1); err != nil {
+		closeRDB()
+		return nil, fmt.Errorf("redis: control stream: %w", err)
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
-	b.sub = newSubscriber(rdb, []string{b.keys.envelopes()}, cfg.Heartbeat, log, b.dispatch, b.resubscribed, b.fail)
 	b.wg.Add(2)
-	go func() { defer b.wg.Done(); b.sub.run(bg) }()
+	go func() { defer b.wg.Done(); b.read(bg) }()
 	go func() { defer b.wg.Done(); b.beat(bg) }()
-	if err := b.sub.waitUp(ctx); err != nil {
+	if err := b.up.wait(ctx); err != nil {
 		_ = b.Close()
 		return nil, fmt.Errorf("redis: subscribe: %w", err)
 	}
@@ -183,7 +290,7 @@ func (b *Backplane) Ping(ctx context.Context) error {
 	if err := b.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis: ping: %w", err)
 	}
-	if !b.sub.isUp() {
+	if !b.up.isUp() {
 		return ErrNotSubscribed
 	}
 	return nil
@@ -218,14 +325,20 @@ func (b *Backplane) close(leave bool) error {
 			}
 		}
 	}
-	return b.rdb.Close()
+	if b.own {
+		return b.rdb.Close()
+	}
+	return nil
 }
 
 // keys names every key and channel under one prefix. App ids cannot hold
 // ':' and channel names cannot either, so the names are unambiguous.
 type keys struct{ prefix string }
 
-func (k keys) envelopes() string            { return k.prefix + "envelopes" }
+func (k keys) stream(shard int) string      { return k.prefix + "ev:{" + strconv.Itoa(shard) + "}" }
+func (k keys) control() string              { return k.prefix + "ev:{ctl}" }
+func (k keys) streamSeq(shard int) string   { return k.prefix + "ev-seq:{" + strconv.Itoa(shard) + "}" }
+func (k keys) controlSeq() string           { return k.prefix + "ev-seq:{ctl}" }
 func (k keys) revokedChannel() string       { return k.prefix + "revoked" }
 func (k keys) revoked(sid string) string    { return k.prefix + "revoked:" + sid }
 func (k keys) nodes() string                { return k.prefix + "nodes" }

@@ -44,6 +44,7 @@ type Revocations struct {
 	cfg   Config
 	log   *slog.Logger
 	rdb   *goredis.Client
+	own   bool // rdb is closed with the list
 	keys  keys
 	sub   *subscriber
 	local *revocation.Memory
@@ -69,11 +70,11 @@ func NewRevocations(ctx context.Context, cfg Config, log *slog.Logger) (*Revocat
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	rdb, err := newClient(cfg)
+	rdb, own, err := clientFor(cfg)
 	if err != nil {
 		return nil, err
 	}
-	r := &Revocations{cfg: cfg, log: log, rdb: rdb, keys: keys{prefix: cfg.KeyPrefix},
+	r := &Revocations{cfg: cfg, log: log, rdb: rdb, own: own, keys: keys{prefix: cfg.KeyPrefix},
 		local: revocation.NewMemory(cfg.Now), pending: make(map[string]time.Time)}
 	bg, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -157,6 +158,9 @@ func (r *Revocations) Close() error {
 	}
 	r.cancel()
 	r.wg.Wait()
+	if !r.own {
+		return nil
+	}
 	return r.rdb.Close()
 }
 

@@ -147,7 +147,11 @@ func (s *redisServer) stop() {
 		return
 	}
 	_ = s.cmd.Process.Kill()
-	<-s.done
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		panic("redis-server did not exit 30 s after SIGKILL")
+	}
 	s.cmd = nil
 }
 

@@ -59,6 +59,7 @@ return r
 type SessionStore struct {
 	cfg    Config
 	rdb    *goredis.Client
+	own    bool // rdb is closed with the store
 	keys   keys
 	max    int
 	closed atomic.Bool
@@ -75,15 +76,17 @@ func NewSessionStore(ctx context.Context, cfg Config, maxValue int) (*SessionSto
 	if maxValue <= 0 {
 		maxValue = DefaultMaxSessionValue
 	}
-	rdb, err := newClient(cfg)
+	rdb, own, err := clientFor(cfg)
 	if err != nil {
 		return nil, err
 	}
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		_ = rdb.Close()
+		if own {
+			_ = rdb.Close()
+		}
 		return nil, fmt.Errorf("redis: ping: %w", err)
 	}
-	return &SessionStore{cfg: cfg, rdb: rdb, keys: keys{prefix: cfg.KeyPrefix}, max: maxValue}, nil
+	return &SessionStore{cfg: cfg, rdb: rdb, own: own, keys: keys{prefix: cfg.KeyPrefix}, max: maxValue}, nil
 }
 
 func (k keys) spill(sid string) string        { return k.prefix + "session:" + sid }
@@ -198,6 +201,9 @@ func (s *SessionStore) Ping(ctx context.Context) error {
 // Close closes the connections; calls after Close fail with ErrClosed.
 func (s *SessionStore) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if !s.own {
 		return nil
 	}
 	return s.rdb.Close()
