@@ -305,6 +305,10 @@ func (b *Backplane) readSession(ctx context.Context, first bool) error {
 	if err != nil {
 		return err
 	}
+	// Named, so that an operator (or a test) can find it in CLIENT LIST.
+	if err := conn.ClientSetName(ctx, "gatehouse-events-"+b.cfg.Node).Err(); err != nil {
+		return err
+	}
 	// When ctx ends, a blocked read is ended from another connection (the
 	// reading one is not safe to close while in use).
 	defer context.AfterFunc(ctx, func() {
