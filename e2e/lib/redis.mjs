@@ -117,3 +117,56 @@ function parseReply(buf, i) {
       return { value: new Error(`unexpected RESP type ${type}`), next };
   }
 }
+
+/**
+ * startSentinelSet runs a Redis primary, one replica and three sentinels
+ * (quorum 2, down-after 1 s) on free loopback ports and waits until the
+ * sentinels know the replica and each other. Resolves with
+ *   {masterName, primary, replica, sentinels: [{port, command}], addrs,
+ *    master(): port of the current primary, failover(): forces a failover
+ *    and resolves with the new primary's port}.
+ */
+export async function startSentinelSet({ t, masterName = 'gatehouse' } = {}) {
+  const primary = await startRedis({ t });
+  const replica = await startRedis({ t, args: ['--replicaof', '127.0.0.1', String(primary.port)] });
+  await poll(async () => /master_link_status:up/.test(await replica.command('INFO', 'replication')),
+    { timeout: 10000, what: 'replica in sync' });
+  const sentinels = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    const dir = makeTempDir('gatehouse-e2e-sentinel-');
+    const conf = `${dir}/sentinel.conf`;
+    (await import('node:fs')).writeFileSync(conf, [
+      `port ${port}`, 'bind 127.0.0.1', 'daemonize no', `dir ${dir}`, 'loglevel warning',
+      `sentinel monitor ${masterName} 127.0.0.1 ${primary.port} 2`,
+      `sentinel down-after-milliseconds ${masterName} 1000`,
+      `sentinel failover-timeout ${masterName} 5000`,
+      `sentinel parallel-syncs ${masterName} 1`,
+    ].join('\n') + '\n');
+    const child = spawnTracked(process.env.REDIS_SERVER_BIN || 'redis-server', [conf, '--sentinel'], { name: 'redis-sentinel' });
+    const s = { port, child, command: (...cmd) => redisCommand(port, cmd), stop: async () => { await child.stop(); removeTempDir(dir); } };
+    if (t) t.after(() => s.stop());
+    await poll(async () => (await redisCommand(port, ['PING'], 500).catch(() => '')) === 'PONG', { timeout: 10000, what: 'sentinel PING' });
+    sentinels.push(s);
+  }
+  await poll(async () => {
+    for (const s of sentinels) {
+      const replicas = await s.command('SENTINEL', 'REPLICAS', masterName);
+      const others = await s.command('SENTINEL', 'SENTINELS', masterName);
+      if (replicas.length < 1 || others.length < 2) return false;
+    }
+    return true;
+  }, { timeout: 20000, interval: 100, what: 'sentinels discover the replica and each other' });
+  const master = async () => Number((await sentinels[0].command('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', masterName))[1]);
+  return {
+    masterName, primary, replica, sentinels,
+    addrs: sentinels.map((s) => `127.0.0.1:${s.port}`),
+    master,
+    async failover() {
+      const before = await master();
+      await sentinels[0].command('SENTINEL', 'FAILOVER', masterName);
+      await poll(async () => (await master()) !== before, { timeout: 20000, interval: 50, what: 'sentinel failover' });
+      return master();
+    },
+  };
+}

@@ -139,16 +139,27 @@ func (b *Backplane) publish(ctx context.Context, env realtime.Envelope) error {
 	}
 	// The script then WAIT on the same connection: the publish is accepted
 	// only once enough replicas hold it, so a failover does not lose it.
-	if err := publishScript.Load(ctx, b.rdb).Err(); err != nil {
-		return fmt.Errorf("redis: publish: %w", err)
-	}
 	var n *goredis.IntCmd
-	if _, err := b.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		publishScript.EvalSha(ctx, p, keys, argv...)
-		n = goredis.NewIntCmd(ctx, "wait", b.cfg.WaitReplicas, b.cfg.WaitTimeout.Milliseconds())
-		_ = p.Process(ctx, n)
-		return nil
-	}); err != nil {
+	run := func() error {
+		_, err := b.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			publishScript.EvalSha(ctx, p, keys, argv...)
+			n = goredis.NewIntCmd(ctx, "wait", b.cfg.WaitReplicas, b.cfg.WaitTimeout.Milliseconds())
+			_ = p.Process(ctx, n)
+			return nil
+		})
+		return err
+	}
+	err = run()
+	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		// A server that has not seen the script (a new primary after a
+		// failover): the script did not run, so loading it and running
+		// again cannot publish twice.
+		if err := publishScript.Load(ctx, b.rdb).Err(); err != nil {
+			return fmt.Errorf("redis: publish: %w", err)
+		}
+		err = run()
+	}
+	if err != nil {
 		return fmt.Errorf("redis: publish: %w", err)
 	}
 	if int(n.Val()) < b.cfg.WaitReplicas {
