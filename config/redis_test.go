@@ -1,0 +1,32 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRedisShapes(t *testing.T) {
+	ok := []string{
+		"realtime: {backplane: redis, redis: {url: redis://127.0.0.1:6379/0}}",
+		"realtime: {backplane: redis, redis: {sentinel: {master_name: m, addrs: [127.0.0.1:26379]}, wait_replicas: 1}}",
+	}
+	for _, doc := range ok {
+		if _, err := Parse([]byte(doc), Dev, env(nil)); err != nil {
+			t.Errorf("%s: %v", doc, err)
+		}
+	}
+	for _, tc := range []struct{ doc, want string }{
+		{"realtime: {backplane: redis, redis: {url: redis://a:1/0, sentinel: {master_name: m, addrs: [a:1]}}}", "realtime.redis (line 1): give url or sentinel, not both"},
+		{"realtime: {backplane: redis, redis: {sentinel: {addrs: [a:1]}}}", "realtime.redis.sentinel.master_name: is required"},
+		{"realtime: {backplane: redis, redis: {sentinel: {master_name: m, addrs: [nope]}}}", "realtime.redis.sentinel.addrs[0] (line 1)"},
+		{"realtime: {backplane: redis, redis: {sentinel: {master_name: m}}}", "realtime.redis.sentinel.addrs: at least one"},
+		{"realtime: {backplane: redis, redis: {url: http://x}}", "realtime.redis.url (line 1)"},
+		{"realtime: {backplane: redis, redis: {url: redis://a:1/0, shards: 5000}}", "realtime.redis.shards (line 1)"},
+		{"realtime: {backplane: redis, redis: {url: redis://a:1/0, wait_replicas: -1}}", "realtime.redis.wait_replicas (line 1)"},
+	} {
+		_, err := Parse([]byte(tc.doc), Dev, env(nil))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s:\n got %v\nwant %q", tc.doc, err, tc.want)
+		}
+	}
+}
