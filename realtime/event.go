@@ -25,6 +25,11 @@ const (
 	// crosses nodes) when envelopes of Message.App/Channel may have been
 	// lost: the node's subscribers of that channel must start over.
 	KindResync Kind = "resync"
+	// KindLifecycle is handed to a node by its own backplane (it never
+	// crosses nodes) when the node removed the share of a node that died:
+	// the channel change Message.Name (a LifecycleKind) of
+	// Message.App/Channel (and UserID) is the node's to report, once.
+	KindLifecycle Kind = "lifecycle"
 )
 
 // IsChannelKind reports whether envelopes of kind concern one channel and

@@ -40,6 +40,11 @@ func (h *Hub) handle(env Envelope) {
 		h.terminateLocal(env.Message.App, env.UserID)
 	case KindResync:
 		h.resyncLocal(ChannelKey{env.Message.App, env.Message.Channel})
+	case KindLifecycle:
+		// A dead node's channel changes, found by this node's sweep: the
+		// webhooks the dead node can no longer send.
+		h.notify(context.Background(), Lifecycle{Kind: LifecycleKind(env.Message.Name),
+			App: env.Message.App, Channel: env.Message.Channel, UserID: env.UserID})
 	default:
 		h.log.Warn("realtime: unknown envelope kind", "kind", env.Kind, "origin", env.Origin)
 	}

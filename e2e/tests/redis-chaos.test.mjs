@@ -12,17 +12,19 @@ import { startRedis, startSentinelSet } from '../lib/redis.mjs';
 import { freePort } from '../lib/free-port.mjs';
 import { makeTempDir } from '../lib/proc.mjs';
 import { pusherJsOptions, pusherServer } from '../lib/realtime.mjs';
+import { devLogin, sessionToken } from '../lib/devidp.mjs';
+import http from 'node:http';
 import { poll, waitForEvent } from '../lib/wait.mjs';
 
 const app = { id: 'chaos', key: 'chaos-key', secret: 'chaos-secret-0123456789' };
 
-async function twoNodes(t, redis, redisConfig = { url: redis.url }) {
+async function twoNodes(t, redis, redisConfig = { url: redis.url }, appConfig = app) {
   const keysDir = makeTempDir('gatehouse-e2e-chaos-keys-');
   const firstPort = await freePort();
   const config = {
     server: { public_url: `http://127.0.0.1:${firstPort}` },
     keys: { dir: keysDir },
-    apps: [app],
+    apps: [appConfig],
     realtime: { backplane: 'redis', redis: redisConfig },
   };
   const a = await startGatehouse({ t, port: firstPort, config });
@@ -115,4 +117,50 @@ test('a Sentinel failover while events flow: every accepted event reaches the co
   assert.equal(new Set(got).size, got.length, 'no duplicates');
   assert.equal(client.connection.state, 'connected');
   t.diagnostic(`accepted ${accepted.length}, refused ${refused} during the failover`);
+});
+
+/** webhookSink collects the Pusher webhook events POSTed to it. */
+async function webhookSink(t) {
+  const events = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      for (const e of JSON.parse(body).events) events.push(e);
+      res.end('ok');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => server.close(resolve)));
+  return { url: `http://127.0.0.1:${server.address().port}/hook`, events };
+}
+
+test('kill -9 of a node: its presence member leaves on the other node and the survivor sends the webhooks', async (t) => {
+  const redis = await startRedis({ t });
+  const sink = await webhookSink(t);
+  const hooked = { ...app, webhooks: [{ url: sink.url, events: ['channel_vacated', 'member_removed'] }] };
+  const [a, b] = await twoNodes(t, redis, { url: redis.url }, hooked);
+  const stay = new PusherJS(app.key, pusherJsOptions(a, await sessionToken(a, await devLogin(a.url, 'ada'))));
+  const doomed = new PusherJS(app.key, pusherJsOptions(b, await sessionToken(a, await devLogin(a.url, 'bob'))));
+  t.after(() => { stay.disconnect(); doomed.disconnect(); });
+  const connected = async (c) => { if (c.connection.state !== 'connected') await waitForEvent(c.connection, 'connected', 5000); };
+  await connected(stay);
+  const room = stay.subscribe('presence-room');
+  await waitForEvent(room, 'pusher:subscription_succeeded', 5000);
+  await connected(doomed);
+  const added = waitForEvent(room, 'pusher:member_added', 5000);
+  await waitForEvent(doomed.subscribe('presence-room'), 'pusher:subscription_succeeded', 5000);
+  assert.equal((await added).id, 'dev|bob');
+  await waitForEvent(doomed.subscribe('public-solo'), 'pusher:subscription_succeeded', 5000);
+
+  const removed = waitForEvent(room, 'pusher:member_removed', 15000);
+  doomed.connection.unbind(); // the client would reconnect elsewhere; not part of this test
+  b.proc.kill('SIGKILL');
+  assert.equal((await removed).id, 'dev|bob', 'ada on A hears bob of the dead node leave (heartbeat TTL)');
+  await poll(() => sink.events.some((e) => e.name === 'member_removed' && e.user_id === 'dev|bob'),
+    { timeout: 10000, what: 'member_removed webhook from the surviving node' });
+  await poll(() => sink.events.some((e) => e.name === 'channel_vacated' && e.channel === 'public-solo'),
+    { timeout: 10000, what: 'channel_vacated webhook for the dead node\'s channel' });
+  assert.equal(sink.events.filter((e) => e.name === 'member_removed' && e.user_id === 'dev|bob').length, 1, 'sent once');
+  assert.ok(!sink.events.some((e) => e.name === 'channel_vacated' && e.channel === 'presence-room'), 'ada still holds presence-room');
 });

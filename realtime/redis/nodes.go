@@ -234,6 +234,13 @@ func (b *Backplane) leave(ctx context.Context, node string) error {
 	return b.rdb.SRem(ctx, b.keys.nodes(), node).Err()
 }
 
+// reportLifecycle hands this node's hub a channel change of a dead node's
+// share, which this node (the sweeper) reports instead of it.
+func (b *Backplane) reportLifecycle(key realtime.ChannelKey, kind realtime.LifecycleKind, user string) {
+	b.dispatch(realtime.Envelope{Kind: realtime.KindLifecycle, Origin: b.cfg.Node,
+		Message: realtime.Message{App: key.App, Channel: key.Channel, Name: string(kind)}, UserID: user})
+}
+
 // removeShare removes node's presence connections, announcing the members
 // that leave, and its subscription counts. With guard it stops, with
 // errNodeAlive, as soon as the node's heartbeat is back.
@@ -263,6 +270,9 @@ func (b *Backplane) removeShare(ctx context.Context, node string, guard bool) er
 			if err := b.publish(ctx, env); err != nil {
 				return err
 			}
+			if guard {
+				b.reportLifecycle(key, realtime.MemberRemoved, user)
+			}
 		}
 	}
 	occ, err := b.rdb.HKeys(ctx, b.keys.nodeOcc(node)).Result()
@@ -284,6 +294,9 @@ func (b *Backplane) removeShare(ctx context.Context, node string, guard bool) er
 		}
 		if total == 0 {
 			b.log.InfoContext(ctx, "redis backplane: channel vacated by a node that left", "app", app, "channel", ch, "node", node)
+			if guard {
+				b.reportLifecycle(realtime.ChannelKey{App: app, Channel: ch}, realtime.ChannelVacated, "")
+			}
 		}
 	}
 	return nil
