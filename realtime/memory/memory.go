@@ -92,6 +92,9 @@ func (b *Backplane) Publish(ctx context.Context, env realtime.Envelope) error {
 // process.
 func (b *Backplane) Watch(context.Context, realtime.ChannelKey) error { return nil }
 
+// Blip does nothing: an in-process backplane has no connection to cut.
+func (b *Backplane) Blip(context.Context) error { return nil }
+
 // Unwatch does nothing (see Watch).
 func (b *Backplane) Unwatch(realtime.ChannelKey) {}
 

@@ -491,3 +491,21 @@ func splitID(id string) (uint64, uint64) {
 
 // Resyncs returns how many times the node found it had missed envelopes.
 func (b *Backplane) Resyncs() uint64 { return b.resyncs.Load() }
+
+// Blip cuts the node's event-reading connection, as a network blip would,
+// and returns once the node reads again (the conformance suite's blip).
+func (b *Backplane) Blip(ctx context.Context) error {
+	b.st.mu.Lock()
+	id := b.st.readID
+	b.st.mu.Unlock()
+	b.up.mu.Lock()
+	ups := b.up.ups
+	b.up.mu.Unlock()
+	if id == 0 {
+		return b.up.wait(ctx)
+	}
+	if err := b.rdb.ClientKillByFilter(ctx, "ID", strconv.FormatInt(id, 10)).Err(); err != nil {
+		return fmt.Errorf("redis: blip: %w", err)
+	}
+	return b.up.waitUps(ctx, ups+1)
+}
