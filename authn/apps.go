@@ -11,6 +11,7 @@ const (
 	FrontDeepstream = "deepstream"
 	FrontPusher     = "pusher"
 	FrontExchange   = "exchange"
+	FrontCentrifugo = "centrifugo"
 )
 
 // KeyUse says what an app's token is presented for.

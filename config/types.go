@@ -14,6 +14,7 @@ type Config struct {
 	// Issuers are trusted token issuers (bring your own IdP).
 	Issuers    []TrustedIssuer `yaml:"issuers"`
 	Deepstream Deepstream      `yaml:"deepstream"`
+	Centrifugo Centrifugo      `yaml:"centrifugo"`
 	Profiles   Profiles        `yaml:"profiles"`
 	Realtime   Realtime        `yaml:"realtime"`
 

@@ -76,6 +76,7 @@ func (cfg *Config) Validate(mode Mode) error {
 	cfg.validatePolicy(c)
 	cfg.validateApps(c)
 	cfg.validateIssuers(c)
+	cfg.validateCentrifugo(c)
 	cfg.validateRealtime(c)
 	if p := cfg.Profiles.Ably; p != nil {
 		if !strings.Contains(p.KeyName, ".") {

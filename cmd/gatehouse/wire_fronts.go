@@ -34,5 +34,5 @@ func wireFronts(e env, c *core, sessions authn.SessionReader, binder pusherauth.
 		return err
 	}
 	p.routes = append(p.routes, handlers.Routes(ds.Routes()), handlers.Routes(pa.Routes()))
-	return nil
+	return wireCentrifugo(e, c, res, p)
 }

@@ -1,0 +1,158 @@
+// Centrifugo v6's connect, refresh, subscribe and publish proxies answered
+// by Gatehouse, against a real Centrifugo and the centrifuge npm client:
+// connect by token, by session cookie, anonymously; refused when the
+// credential is bad or logged out; subscribe and publish decided by the
+// policy; a logout ends live Centrifugo connections within 1 s (server
+// API), and without the API at the next refresh. The configurations are
+// docs/centrifugo.md's (e2e/configs/centrifugo-proxy.json).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WS from 'ws';
+import { Centrifuge } from 'centrifuge';
+import { startCentrifugo } from '../lib/centrifugo.mjs';
+import { devLogin, logout, sessionToken } from '../lib/devidp.mjs';
+import { freePort } from '../lib/free-port.mjs';
+import { startGatehouse } from '../lib/gatehouse.mjs';
+import { poll } from '../lib/wait.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const PROXY_SECRET = 'e2e-proxy-secret-0123456789';
+const API_KEY = 'e2e-centrifugo-api-key-0123456789';
+
+function gatehouseConfig({ api = true } = {}) {
+  return `
+centrifugo:
+  enabled: true
+  proxy_header: {name: X-Centrifugo-Proxy-Key, value: "\${CENTRIFUGO_PROXY_SECRET}"}
+${api ? '  api: {url: "${CENTRIFUGO_API_URL}", key: "${CENTRIFUGO_API_KEY}"}\n' : ''}  refresh_interval: 2s
+policy:
+  anonymous: {subscribe: ["public:*"]}
+  rules:
+    - when: {authenticated: true}
+      subscribe: ["public:*", "chat:*"]
+      publish: ["chat:*"]
+`;
+}
+
+/** rig starts Gatehouse and Centrifugo, each knowing the other's URL. */
+async function rig(t, opts) {
+  const ghPort = await freePort();
+  const cfPort = await freePort();
+  const ghURL = `http://127.0.0.1:${ghPort}`;
+  const gh = await startGatehouse({
+    t, port: ghPort, publicUrl: true, config: gatehouseConfig(opts),
+    env: { CENTRIFUGO_PROXY_SECRET: PROXY_SECRET, CENTRIFUGO_API_URL: `http://127.0.0.1:${cfPort}/api`, CENTRIFUGO_API_KEY: API_KEY },
+  });
+  const raw = fs.readFileSync(path.join(here, '..', 'configs', 'centrifugo-proxy.json'), 'utf8')
+    .replaceAll('GATEHOUSE_URL', ghURL).replaceAll('PROXY_SECRET', PROXY_SECRET).replaceAll('CENTRIFUGO_API_KEY', API_KEY);
+  const cf = await startCentrifugo({ t, config: JSON.parse(raw), port: cfPort });
+  return { gh, cf };
+}
+
+/** wsWith is a WebSocket class sending headers on the handshake (a browser's cookie). */
+function wsWith(headers) {
+  return class extends WS {
+    constructor(url, protocols) { super(url, protocols, { headers }); }
+  };
+}
+
+function firstOf(events, ms = 10000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`none of ${events.map((e) => e[1]).join(', ')} within ${ms} ms`)), ms);
+    for (const [emitter, event, label] of events) {
+      emitter.once(event, (ctx) => { clearTimeout(timer); resolve({ [label]: ctx ?? true }); });
+    }
+  });
+}
+
+async function connect(t, cf, { data, headers } = {}) {
+  const client = new Centrifuge(cf.ws, { websocket: headers ? wsWith(headers) : WS, data, maxReconnectDelay: 100000, minReconnectDelay: 100000 });
+  t.after(() => client.disconnect());
+  const outcome = firstOf([[client, 'connected', 'connected'], [client, 'disconnected', 'disconnected']]);
+  client.connect();
+  return { client, ...(await outcome) };
+}
+
+async function subscribe(client, channel) {
+  const sub = client.newSubscription(channel);
+  const outcome = firstOf([[sub, 'subscribed', 'subscribed'], [sub, 'unsubscribed', 'refused'], [sub, 'error', 'refused']]);
+  sub.subscribe();
+  return { sub, ...(await outcome) };
+}
+
+test('centrifugo proxy: token, cookie and anonymous connects; the policy decides subscribe and publish', async (t) => {
+  const { gh, cf } = await rig(t);
+
+  await t.test('connect with a Gatehouse token in the connect data', async () => {
+    const token = await sessionToken(gh, 'ada');
+    const { client, connected } = await connect(t, cf, { data: { token } });
+    assert.ok(connected, 'connected');
+    assert.equal(connected.client.length > 0, true);
+    const { sub, subscribed } = await subscribe(client, 'chat:room');
+    assert.ok(subscribed, 'chat:room granted');
+    const got = firstOf([[sub, 'publication', 'pub']]);
+    assert.equal((await cf.api('publish', { channel: 'chat:room', data: { n: 1 } })).status, 200);
+    assert.deepEqual((await got).pub.data, { n: 1 });
+    await sub.publish({ from: 'ada' }); // the publish proxy allows chat:*
+    const pub = await subscribe(client, 'public:news');
+    assert.ok(pub.subscribed);
+    await assert.rejects(pub.sub.publish({ spam: true }), (e) => e.code === 103, 'publish on public:* refused by the policy');
+  });
+
+  await t.test('connect with the session cookie a browser on the same site sends', async () => {
+    const jar = await devLogin(gh.url, 'bob');
+    const { client, connected } = await connect(t, cf, { headers: { Cookie: jar.header(gh.url) } });
+    assert.ok(connected);
+    assert.ok((await subscribe(client, 'chat:room')).subscribed);
+  });
+
+  await t.test('anonymous: public channels only', async () => {
+    const { client, connected } = await connect(t, cf);
+    assert.ok(connected);
+    assert.ok((await subscribe(client, 'public:news')).subscribed);
+    assert.ok((await subscribe(client, 'chat:room')).refused, 'chat:* is for logged-in users');
+  });
+
+  await t.test('bad credentials are refused, never anonymous instead', async () => {
+    const token = await sessionToken(gh, 'carol');
+    const tampered = token.slice(0, -4) + (token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+    assert.ok((await connect(t, cf, { data: { token: tampered } })).disconnected);
+    assert.ok((await connect(t, cf, { headers: { Authorization: 'Bearer nope' } })).disconnected);
+    assert.ok((await connect(t, cf, { headers: { Cookie: 'gatehouse=forged' } })).disconnected);
+  });
+
+  await t.test('a proxy request without the shared header is refused', async () => {
+    const res = await fetch(`${gh.url}/webhooks/centrifugo/connect`, { method: 'POST', body: '{"client":"x"}', headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 401);
+  });
+
+  await t.test('logout ends live Centrifugo connections within 1 s, and the cookie is refused after', async () => {
+    const jar = await devLogin(gh.url, 'dave');
+    const cookie = jar.header(gh.url);
+    const { client, connected } = await connect(t, cf, { headers: { Cookie: cookie } });
+    assert.ok(connected);
+    const gone = firstOf([[client, 'disconnected', 'gone']], 1000);
+    assert.equal((await logout(gh.url, jar)).status, 302);
+    const { gone: ctx } = await gone;
+    assert.equal(ctx.code, 4501);
+    assert.ok((await connect(t, cf, { headers: { Cookie: cookie } })).disconnected, 'the logged-out cookie is refused');
+  });
+});
+
+test('centrifugo proxy without the server API: the refresh proxy ends a logged-out session\'s connection', async (t) => {
+  const { gh, cf } = await rig(t, { api: false });
+  const jar = await devLogin(gh.url, 'erin');
+  const { client, connected } = await connect(t, cf, { headers: { Cookie: jar.header(gh.url) } });
+  assert.ok(connected);
+  // The server closing the connection shows as 'connecting' (the client
+  // would reconnect, and its logged-out cookie would then be refused).
+  const gone = firstOf([[client, 'disconnected', 'gone'], [client, 'connecting', 'gone']], 10000);
+  assert.equal((await logout(gh.url, jar)).status, 302);
+  // refresh_interval 2s: Centrifugo asks the refresh proxy, which answers
+  // expired, and Centrifugo closes the connection.
+  const { gone: ctx } = await gone;
+  assert.equal(ctx.code, 3005, `closed as expired (${ctx.code} ${ctx.reason})`);
+});
