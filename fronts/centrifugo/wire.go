@@ -94,8 +94,6 @@ type answer struct {
 	Disconnect *disconnect `json:"disconnect,omitempty"`
 }
 
-
-
 type protoError struct {
 	Code    int    `json:"code"`
 	Message string `json:"message"`
