@@ -16,6 +16,7 @@ import { startCentrifugo } from '../lib/centrifugo.mjs';
 import { devLogin, logout, sessionToken } from '../lib/devidp.mjs';
 import { freePort } from '../lib/free-port.mjs';
 import { startGatehouse } from '../lib/gatehouse.mjs';
+import { launchBrowser } from '../lib/browser.mjs';
 import { poll } from '../lib/wait.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -155,4 +156,40 @@ test('centrifugo proxy without the server API: the refresh proxy ends a logged-o
   // expired, and Centrifugo closes the connection.
   const { gone: ctx } = await gone;
   assert.equal(ctx.code, 3005, `closed as expired (${ctx.code} ${ctx.reason})`);
+});
+
+test('centrifugo proxy in Chromium: a page on Gatehouse\'s site connects to Centrifugo with the session cookie', async (t) => {
+  const { gh, cf } = await rig(t);
+  // The account page's CSP forbids inline scripts; the test injects the
+  // client library as one, so the context bypasses CSP.
+  const b = await launchBrowser({ t, timeout: 15000, contextOptions: { bypassCSP: true } });
+  const { page } = b;
+  await page.goto(gh.url + '/login');
+  await page.click('#login-dev');
+  await page.waitForSelector('#username');
+  await page.fill('#username', 'grace');
+  await Promise.all([page.waitForURL(gh.url + '/account'), page.click('#login')]);
+  // centrifuge-js in the page; the browser sends the cookie of 127.0.0.1
+  // (cookies ignore ports) on the WebSocket handshake to Centrifugo.
+  await page.addScriptTag({ path: path.join(here, '..', 'node_modules', 'centrifuge', 'dist', 'centrifuge.js') });
+  const result = await page.evaluate(async (ws) => {
+    const c = new window.Centrifuge(ws);
+    const connected = new Promise((resolve, reject) => {
+      c.on('connected', (ctx) => resolve(ctx));
+      c.on('disconnected', (ctx) => reject(new Error(`disconnected ${ctx.code} ${ctx.reason}`)));
+    });
+    c.connect();
+    const ctx = await connected;
+    const sub = c.newSubscription('chat:room');
+    const subscribed = new Promise((resolve, reject) => {
+      sub.on('subscribed', () => resolve(true));
+      sub.on('unsubscribed', (e) => reject(new Error(`unsubscribed ${e.code}`)));
+    });
+    sub.subscribe();
+    await subscribed;
+    c.disconnect();
+    return { client: ctx.client, ok: true };
+  }, cf.ws);
+  assert.equal(result.ok, true);
+  assert.ok(result.client);
 });
