@@ -12,6 +12,7 @@ const (
 	FrontPusher     = "pusher"
 	FrontExchange   = "exchange"
 	FrontCentrifugo = "centrifugo"
+	FrontNATS       = "nats"
 )
 
 // KeyUse says what an app's token is presented for.

@@ -15,6 +15,7 @@ type Config struct {
 	Issuers    []TrustedIssuer `yaml:"issuers"`
 	Deepstream Deepstream      `yaml:"deepstream"`
 	Centrifugo Centrifugo      `yaml:"centrifugo"`
+	NATS       NATS            `yaml:"nats"`
 	Profiles   Profiles        `yaml:"profiles"`
 	Realtime   Realtime        `yaml:"realtime"`
 

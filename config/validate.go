@@ -77,6 +77,7 @@ func (cfg *Config) Validate(mode Mode) error {
 	cfg.validateApps(c)
 	cfg.validateIssuers(c)
 	cfg.validateCentrifugo(c)
+	cfg.validateNATS(c)
 	cfg.validateRealtime(c)
 	if p := cfg.Profiles.Ably; p != nil {
 		if !strings.Contains(p.KeyName, ".") {

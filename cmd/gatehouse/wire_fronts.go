@@ -34,5 +34,8 @@ func wireFronts(e env, c *core, sessions authn.SessionReader, binder pusherauth.
 		return err
 	}
 	p.routes = append(p.routes, handlers.Routes(ds.Routes()), handlers.Routes(pa.Routes()))
-	return wireCentrifugo(e, c, res, p)
+	if err := wireCentrifugo(e, c, res, p); err != nil {
+		return err
+	}
+	return wireNATS(e, c, res, p)
 }

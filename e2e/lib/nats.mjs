@@ -1,0 +1,46 @@
+// nats-server v2 (built by scripts/brokers.sh) on free loopback ports.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { natsServerBin } from './brokers.mjs';
+import { freePort } from './free-port.mjs';
+import { makeTempDir, removeTempDir, spawnTracked } from './proc.mjs';
+import { poll } from './wait.mjs';
+import net from 'node:net';
+
+const e2eDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
+/**
+ * startNats runs nats-server with e2e/configs/nats-server.conf, its
+ * placeholders filled from vars, and waits until it accepts connections.
+ * Resolves with {url, wsUrl, port, stop(), restart()}.
+ */
+export async function startNats({ t, vars }) {
+  const port = await freePort();
+  const wsPort = await freePort();
+  const dir = makeTempDir('gatehouse-e2e-nats-');
+  let conf = fs.readFileSync(path.join(e2eDir, 'configs', 'nats-server.conf'), 'utf8')
+    .replaceAll('NATS_WS_PORT', String(wsPort)).replaceAll('NATS_PORT', String(port));
+  for (const [k, v] of Object.entries(vars)) conf = conf.replaceAll(k, v);
+  const file = path.join(dir, 'nats.conf');
+  fs.writeFileSync(file, conf);
+  let proc;
+  const start = async () => {
+    proc = spawnTracked(natsServerBin(), ['-c', file], { name: 'nats-server' });
+    await poll(() => new Promise((resolve, reject) => {
+      if (!proc.running()) { reject(new Error(`nats-server exited: ${proc.output()}`)); return; }
+      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+      s.on('error', () => resolve(false));
+    }), { timeout: 10000, what: 'nats-server listening' });
+  };
+  await start();
+  const handle = {
+    url: `nats://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${wsPort}`,
+    port,
+    output: () => proc.output(),
+    async stop() { await proc.stop(); removeTempDir(dir); },
+  };
+  if (t) t.after(() => handle.stop());
+  return handle;
+}

@@ -1,0 +1,269 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"sync"
+	"time"
+
+	"github.com/nats-io/jwt/v2"
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
+
+	"gatehouse/authn"
+	"gatehouse/internal/httpx"
+)
+
+// Subject is where NATS servers send authorization requests.
+const Subject = "$SYS.REQ.USER.AUTH"
+
+// xkeyHeader carries the server's public curve key of an encrypted
+// request.
+const xkeyHeader = "Nats-Server-Xkey"
+
+// queue lets several Gatehouse nodes share the requests: one answers each.
+const queue = "gatehouse"
+
+// Config configures the callout service.
+type Config struct {
+	// URL is the NATS server (nats:// or tls://; several comma-separated).
+	URL string
+	// User and Password are the auth_users credentials the service
+	// connects with.
+	User, Password string
+	// IssuerSeed is the account seed (S A…) whose public key is the
+	// auth_callout issuer: it signs the responses and the user JWTs.
+	IssuerSeed []byte
+	// XKeySeed, when set, is the curve seed (S X…) whose public key is the
+	// auth_callout xkey: requests arrive encrypted to it and responses are
+	// encrypted to the server.
+	XKeySeed []byte
+	// Account is the account the users are placed in (auth_callout's
+	// target; in server-configured mode its name).
+	Account string
+	// MaxTTL caps a user JWT's lifetime (tokens.ttl): a revoked session's
+	// NATS connections end at most this long after the logout.
+	MaxTTL time.Duration
+	// Anonymous admits a client without any credential as a fresh
+	// anonymous identity; AnonymousTTL is how long it lasts.
+	Anonymous    bool
+	AnonymousTTL time.Duration
+	// AnonymousLimit bounds anonymous identities per client address.
+	AnonymousLimit *httpx.RateLimiter
+	// Now is the clock [time.Now].
+	Now func() time.Time
+}
+
+// Metrics counts broker auth decisions.
+type Metrics interface {
+	Decision(front, decision string)
+}
+
+// Callout is a running auth callout service.
+type Callout struct {
+	cfg     Config
+	resolve *authn.Resolver
+	metrics Metrics
+	log     *slog.Logger
+	issuer  nkeys.KeyPair
+	xkey    nkeys.KeyPair // nil without encryption
+	nc      *natsgo.Conn
+
+	dropOnce sync.Map // pattern -> struct{}: unmappable grants are logged once
+}
+
+// Start checks cfg, connects to NATS (retrying in the background when it
+// is not up yet) and subscribes to the authorization requests.
+func Start(cfg Config, res *authn.Resolver, m Metrics, log *slog.Logger) (*Callout, error) {
+	if res == nil || m == nil || log == nil {
+		return nil, errors.New("nats: callout needs a resolver, metrics and a logger")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxTTL <= 0 {
+		cfg.MaxTTL = 5 * time.Minute
+	}
+	if cfg.AnonymousTTL <= 0 {
+		cfg.AnonymousTTL = cfg.MaxTTL
+	}
+	issuer, err := nkeys.FromSeed(cfg.IssuerSeed)
+	if err != nil {
+		return nil, fmt.Errorf("nats: issuer_seed: %w", err)
+	}
+	if pub, _ := issuer.PublicKey(); !nkeys.IsValidPublicAccountKey(pub) {
+		return nil, errors.New("nats: issuer_seed must be an account seed (SA…)")
+	}
+	c := &Callout{cfg: cfg, resolve: res, metrics: m, log: log, issuer: issuer}
+	if len(cfg.XKeySeed) > 0 {
+		if c.xkey, err = nkeys.FromCurveSeed(cfg.XKeySeed); err != nil {
+			return nil, fmt.Errorf("nats: xkey_seed: %w", err)
+		}
+	}
+	if cfg.Account == "" {
+		return nil, errors.New("nats: account is required")
+	}
+	nc, err := natsgo.Connect(cfg.URL,
+		natsgo.UserInfo(cfg.User, cfg.Password),
+		natsgo.Name("gatehouse auth callout"),
+		natsgo.RetryOnFailedConnect(true),
+		natsgo.MaxReconnects(-1),
+		natsgo.ReconnectWait(250*time.Millisecond),
+		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
+			log.Warn("nats callout: disconnected", "err", err)
+		}),
+		natsgo.ReconnectHandler(func(*natsgo.Conn) { log.Info("nats callout: reconnected") }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("nats: connect: %w", err)
+	}
+	if _, err := nc.QueueSubscribe(Subject, queue, c.handle); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("nats: subscribe: %w", err)
+	}
+	c.nc = nc
+	return c, nil
+}
+
+// Ready is nil while the service is connected to NATS.
+func (c *Callout) Ready(context.Context) error {
+	if !c.nc.IsConnected() {
+		return fmt.Errorf("nats: not connected (%s)", c.nc.Status())
+	}
+	return nil
+}
+
+// Close drains the subscription and closes the connection.
+func (c *Callout) Close() error {
+	if c.nc.IsConnected() {
+		return c.nc.Drain()
+	}
+	c.nc.Close()
+	return nil
+}
+
+// handle answers one authorization request. Every failure to understand
+// the request is a refusal, never an authorization.
+func (c *Callout) handle(msg *natsgo.Msg) {
+	data := msg.Data
+	var serverXKey string
+	if c.xkey != nil {
+		serverXKey = msg.Header.Get(xkeyHeader)
+		if serverXKey == "" {
+			c.log.Warn("nats callout: unencrypted request while an xkey is configured; ignored")
+			return
+		}
+		var err error
+		if data, err = c.xkey.Open(data, serverXKey); err != nil {
+			c.log.Warn("nats callout: request does not decrypt", "err", err)
+			return
+		}
+	}
+	req, err := jwt.DecodeAuthorizationRequestClaims(string(data))
+	if err != nil {
+		c.log.Warn("nats callout: undecodable request", "err", err)
+		return
+	}
+	if c.xkey != nil && req.Server.XKey != serverXKey {
+		c.log.Warn("nats callout: the request's xkey header does not match its signed server xkey")
+		return
+	}
+	ujwt, err := c.authorize(req)
+	resp := jwt.NewAuthorizationResponseClaims(req.UserNkey)
+	resp.Audience = req.Server.ID
+	if err != nil {
+		c.metrics.Decision("nats", "deny")
+		c.log.Info("nats connect denied", "client", req.ClientInformation.Host, "err", err)
+		resp.Error = "not authorized"
+	} else {
+		c.metrics.Decision("nats", "allow")
+		resp.Jwt = ujwt
+	}
+	out, err := resp.Encode(c.issuer)
+	if err != nil {
+		c.log.Error("nats callout: encode response", "err", err)
+		return
+	}
+	body := []byte(out)
+	if c.xkey != nil {
+		if body, err = c.xkey.Seal(body, serverXKey); err != nil {
+			c.log.Error("nats callout: encrypt response", "err", err)
+			return
+		}
+	}
+	if err := msg.Respond(body); err != nil {
+		c.log.Warn("nats callout: respond", "err", err)
+	}
+}
+
+var errNoCredential = errors.New("nats: no credential in the connect options")
+
+// authorize verifies the client's credential and returns its user JWT.
+func (c *Callout) authorize(req *jwt.AuthorizationRequestClaims) (string, error) {
+	opts := req.ConnectOptions
+	cred := opts.Token
+	if cred == "" {
+		cred = opts.Password
+	}
+	var (
+		caller authn.Caller
+		err    error
+	)
+	switch {
+	case cred != "":
+		caller, err = c.resolve.Token(cred)
+	case c.cfg.Anonymous:
+		if l := c.cfg.AnonymousLimit; l != nil {
+			if ok, _ := l.Allow(req.ClientInformation.Host); !ok {
+				return "", errors.New("nats: anonymous connects rate limited")
+			}
+		}
+		caller = c.resolve.Anonymous()
+		caller.ExpiresAt = c.cfg.Now().Add(c.cfg.AnonymousTTL)
+	default:
+		err = errNoCredential
+	}
+	if err != nil {
+		return "", err
+	}
+	now := c.cfg.Now()
+	end := caller.ExpiresAt
+	if limit := now.Add(c.cfg.MaxTTL); end.IsZero() || end.After(limit) {
+		end = limit
+	}
+	if !end.After(now) {
+		return "", errors.New("nats: credential ended")
+	}
+	uc := jwt.NewUserClaims(req.UserNkey)
+	uc.Audience = c.cfg.Account
+	uc.Name = caller.Identity.Subject
+	uc.Expires = end.Unix()
+	pub, droppedPub := Subjects(caller.Grants.Publish)
+	sub, droppedSub := Subjects(caller.Grants.Subscribe)
+	c.logDropped(append(droppedPub, droppedSub...))
+	allowOrDenyAll(&uc.Pub, pub)
+	allowOrDenyAll(&uc.Sub, sub)
+	return uc.Encode(c.issuer)
+}
+
+// allowOrDenyAll sets an allow list; an empty one would allow everything,
+// so nothing granted is written as deny ">".
+func allowOrDenyAll(p *jwt.Permission, subjects []string) {
+	if len(subjects) == 0 {
+		p.Deny.Add(">")
+		return
+	}
+	p.Allow.Add(subjects...)
+}
+
+// logDropped logs each policy pattern that has no NATS form, once.
+func (c *Callout) logDropped(patterns []string) {
+	for _, p := range patterns {
+		if _, seen := c.dropOnce.LoadOrStore(p, struct{}{}); !seen {
+			c.log.Warn("nats callout: a granted pattern has no NATS subject form and is left out (write patterns as dot-separated tokens, e.g. chat.* or user.{sub}.*)", "pattern", p)
+		}
+	}
+}
