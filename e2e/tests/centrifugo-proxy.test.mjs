@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WS from 'ws';
 import { Centrifuge } from 'centrifuge';
+import jwt from 'jsonwebtoken';
 import { startCentrifugo } from '../lib/centrifugo.mjs';
 import { devLogin, logout, sessionToken } from '../lib/devidp.mjs';
 import { freePort } from '../lib/free-port.mjs';
@@ -29,6 +30,14 @@ centrifugo:
   enabled: true
   proxy_header: {name: X-Centrifugo-Proxy-Key, value: "\${CENTRIFUGO_PROXY_SECRET}"}
 ${api ? '  api: {url: "${CENTRIFUGO_API_URL}", key: "${CENTRIFUGO_API_KEY}"}\n' : ''}  refresh_interval: 2s
+issuers:
+  - name: svc
+    issuer: https://svc.example/
+    secret: e2e-service-hs256-secret-0123456789abcdef
+    algorithms: [HS256]
+    audience: centrifugo
+    grants: token
+    fronts: [centrifugo]
 policy:
   anonymous: {subscribe: ["public:*"]}
   rules:
@@ -101,6 +110,16 @@ test('centrifugo proxy: token, cookie and anonymous connects; the policy decides
     const pub = await subscribe(client, 'public:news');
     assert.ok(pub.subscribed);
     await assert.rejects(pub.sub.publish({ spam: true }), (e) => e.code === 103, 'publish on public:* refused by the policy');
+  });
+
+  await t.test('connect with a trusted issuer\'s token; its permissions decide', async () => {
+    const token = jwt.sign({ permissions: ['realtime:subscriber:read:topic:chat:ops'] }, 'e2e-service-hs256-secret-0123456789abcdef',
+      { algorithm: 'HS256', issuer: 'https://svc.example/', audience: 'centrifugo', subject: 'svc-1', expiresIn: '5m' });
+    const { client, connected } = await connect(t, cf, { data: { token } });
+    assert.ok(connected);
+    assert.ok((await subscribe(client, 'chat:ops')).subscribed);
+    const other = (await connect(t, cf, { data: { token } })).client;
+    assert.ok((await subscribe(other, 'chat:room')).refused, 'not in the token\'s permissions');
   });
 
   await t.test('connect with the session cookie a browser on the same site sends', async () => {

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, StringCodec } from 'nats';
 import nkeys from 'nkeys.js';
+import jwt from 'jsonwebtoken';
 import { devLogin, logout, sessionToken } from '../lib/devidp.mjs';
 import { startGatehouse } from '../lib/gatehouse.mjs';
 import { startNats } from '../lib/nats.mjs';
@@ -144,8 +145,29 @@ test('nats auth callout (xkey): tokens in, the policy decides subjects, bad and 
   });
 });
 
-test('nats auth callout without xkey', async (t) => {
-  const { gh, nats } = await rig(t, { xkey: false });
+const SERVICE_SECRET = 'e2e-service-hs256-secret-0123456789abcdef';
+
+test('nats auth callout without xkey; a trusted issuer\'s token works too', async (t) => {
+  const { gh, nats } = await rig(t, { xkey: false, extra: `issuers:
+  - name: svc
+    issuer: https://svc.example/
+    secret: ${SERVICE_SECRET}
+    algorithms: [HS256]
+    audience: nats
+    grants: token
+    fronts: [nats]
+` });
+  const ext = jwt.sign({ permissions: ['realtime:subscriber:read:topic:telemetry.*', 'realtime:publisher:write:topic:telemetry.*'] },
+    SERVICE_SECRET, { algorithm: 'HS256', issuer: 'https://svc.example/', audience: 'nats', subject: 'sensor-7', expiresIn: '5m' });
+  const viaIssuer = await open(t, nats, { token: ext });
+  assert.ifError(viaIssuer.error);
+  const tsub = viaIssuer.nc.subscribe('telemetry.temp', { max: 1 });
+  await viaIssuer.nc.flush();
+  viaIssuer.nc.publish('telemetry.temp', sc.encode('21.5'));
+  for await (const m of tsub) assert.equal(sc.decode(m.data), '21.5');
+  const wrongAud = jwt.sign({ permissions: [] }, SERVICE_SECRET, { algorithm: 'HS256', issuer: 'https://svc.example/', audience: 'other', subject: 's', expiresIn: '5m' });
+  assert.match(String((await open(t, nats, { token: wrongAud })).error), /Authorization Violation/);
+
   const { nc, error } = await open(t, nats, { token: await sessionToken(gh, 'ada') });
   assert.ifError(error);
   const sub = nc.subscribe('chat.x', { max: 1 });
