@@ -13,6 +13,8 @@ const (
 	FrontExchange   = "exchange"
 	FrontCentrifugo = "centrifugo"
 	FrontNATS       = "nats"
+	// FrontForwardAuth is /auth/verify and /webhooks/nchan.
+	FrontForwardAuth = "forward_auth"
 )
 
 // KeyUse says what an app's token is presented for.

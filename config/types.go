@@ -12,12 +12,13 @@ type Config struct {
 	Policy Policy `yaml:"policy"`
 	Apps   []App  `yaml:"apps"`
 	// Issuers are trusted token issuers (bring your own IdP).
-	Issuers    []TrustedIssuer `yaml:"issuers"`
-	Deepstream Deepstream      `yaml:"deepstream"`
-	Centrifugo Centrifugo      `yaml:"centrifugo"`
-	NATS       NATS            `yaml:"nats"`
-	Profiles   Profiles        `yaml:"profiles"`
-	Realtime   Realtime        `yaml:"realtime"`
+	Issuers     []TrustedIssuer `yaml:"issuers"`
+	Deepstream  Deepstream      `yaml:"deepstream"`
+	Centrifugo  Centrifugo      `yaml:"centrifugo"`
+	NATS        NATS            `yaml:"nats"`
+	ForwardAuth ForwardAuth     `yaml:"forward_auth"`
+	Profiles    Profiles        `yaml:"profiles"`
+	Realtime    Realtime        `yaml:"realtime"`
 
 	// written records the keys the file set and their lines.
 	written written

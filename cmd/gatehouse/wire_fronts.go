@@ -37,5 +37,8 @@ func wireFronts(e env, c *core, sessions authn.SessionReader, binder pusherauth.
 	if err := wireCentrifugo(e, c, res, p); err != nil {
 		return err
 	}
-	return wireNATS(e, c, res, p)
+	if err := wireNATS(e, c, res, p); err != nil {
+		return err
+	}
+	return wireForwardAuth(e, c, res, p)
 }

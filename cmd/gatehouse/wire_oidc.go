@@ -120,6 +120,8 @@ func wireDevIDP(e env, p *parts) (oidc.ProviderConfig, error) {
 		Issuer:  issuer,
 		Clients: []devidp.Client{{ID: "gatehouse-dev", Secret: secret, RedirectURIs: []string{pub + oidc.CallbackPath}}},
 		Roles:   []string{"admin", "member"},
+		// A login may end on an allowed return_to of another origin.
+		FormActions: e.cfg.OIDC.RedirectAllowlist,
 	}, e.log)
 	if err != nil {
 		return oidc.ProviderConfig{}, err

@@ -48,6 +48,11 @@ type Config struct {
 	TokenTTL time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// FormActions are origins besides the provider's own that the login
+	// form's redirect chain may end on (the relying party's allowed
+	// return_to origins): browsers apply the page's CSP form-action to
+	// every redirect after the form is posted.
+	FormActions []string
 }
 
 const (
@@ -71,9 +76,10 @@ type IDP struct {
 	log  *slog.Logger
 	mux  *http.ServeMux
 
-	mu     sync.Mutex
-	codes  map[string]grant
-	access map[string]grant
+	mu         sync.Mutex
+	codes      map[string]grant
+	access     map[string]grant
+	formAction string // the CSP form-action sources
 }
 
 // grant is what a code or access token stands for.
@@ -116,7 +122,15 @@ func New(cfg Config, log *slog.Logger) (*IDP, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devidp: key: %w", err)
 	}
-	i := &IDP{cfg: cfg, base: strings.TrimSuffix(u.Path, "/"), key: k, log: log,
+	formAction := "'self'"
+	for _, o := range cfg.FormActions {
+		ou, err := url.Parse(o)
+		if err != nil || ou.Host == "" || (ou.Scheme != "http" && ou.Scheme != "https") || strings.ContainsAny(o, " ;,'\"") {
+			return nil, fmt.Errorf("devidp: form action %q is not an http(s) origin", o)
+		}
+		formAction += " " + ou.Scheme + "://" + ou.Host
+	}
+	i := &IDP{cfg: cfg, base: strings.TrimSuffix(u.Path, "/"), key: k, log: log, formAction: formAction,
 		codes: map[string]grant{}, access: map[string]grant{}}
 	m := http.NewServeMux()
 	m.HandleFunc("GET "+i.base+"/.well-known/openid-configuration", i.discovery)
@@ -205,7 +219,7 @@ type pageData struct {
 func (i *IDP) render(w http.ResponseWriter, status int, d pageData) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; form-action "+i.formAction+"; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	if err := page.Execute(w, d); err != nil {
