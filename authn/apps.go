@@ -15,6 +15,7 @@ const (
 	FrontNATS       = "nats"
 	// FrontForwardAuth is /auth/verify and /webhooks/nchan.
 	FrontForwardAuth = "forward_auth"
+	FrontRabbitMQ    = "rabbitmq"
 )
 
 // KeyUse says what an app's token is presented for.

@@ -61,7 +61,7 @@ type AppKey struct {
 func (k *AppKey) Inline() bool { return k.Source != "" }
 
 // Fronts trusted issuers can be enabled on.
-var issuerFronts = map[string]bool{"topics": true, "deepstream": true, "pusher": true, "exchange": true, "centrifugo": true, "nats": true, "forward_auth": true}
+var issuerFronts = map[string]bool{"topics": true, "deepstream": true, "pusher": true, "exchange": true, "centrifugo": true, "nats": true, "forward_auth": true, "rabbitmq": true}
 
 // GrantModes are the accepted values of issuers[].grants and apps[].grants.
 var grantModes = map[string]bool{"": true, "token": true, "policy": true, "both": true}
@@ -140,7 +140,7 @@ func (cfg *Config) validateIssuers(c *checker) {
 		}
 		for j, f := range t.Fronts {
 			if !issuerFronts[f] {
-				c.add(fmt.Sprintf("%s.fronts[%d]", key, j), "unknown front %q (topics, deepstream, pusher, exchange, centrifugo, nats, forward_auth)", f)
+				c.add(fmt.Sprintf("%s.fronts[%d]", key, j), "unknown front %q (topics, deepstream, pusher, exchange, centrifugo, nats, forward_auth, rabbitmq)", f)
 			}
 		}
 		tc, err := t.TrustConfig()

@@ -17,6 +17,7 @@ type Config struct {
 	Centrifugo  Centrifugo      `yaml:"centrifugo"`
 	NATS        NATS            `yaml:"nats"`
 	ForwardAuth ForwardAuth     `yaml:"forward_auth"`
+	RabbitMQ    RabbitMQ        `yaml:"rabbitmq"`
 	Profiles    Profiles        `yaml:"profiles"`
 	Realtime    Realtime        `yaml:"realtime"`
 

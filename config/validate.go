@@ -78,6 +78,7 @@ func (cfg *Config) Validate(mode Mode) error {
 	cfg.validateIssuers(c)
 	cfg.validateCentrifugo(c)
 	cfg.validateNATS(c)
+	cfg.validateRabbitMQ(c)
 	cfg.validateRealtime(c)
 	if p := cfg.Profiles.Ably; p != nil {
 		if !strings.Contains(p.KeyName, ".") {

@@ -40,5 +40,8 @@ func wireFronts(e env, c *core, sessions authn.SessionReader, binder pusherauth.
 	if err := wireNATS(e, c, res, p); err != nil {
 		return err
 	}
-	return wireForwardAuth(e, c, res, p)
+	if err := wireForwardAuth(e, c, res, p); err != nil {
+		return err
+	}
+	return wireRabbitMQ(e, c, res, p)
 }
