@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"math/big"
 )
@@ -19,6 +20,10 @@ type JWK struct {
 	Y   string `json:"y,omitempty"`
 	N   string `json:"n,omitempty"`
 	E   string `json:"e,omitempty"`
+	// X5c is the key's self-signed certificate (standard base64 DER) and
+	// X5tS256 its SHA-256 thumbprint (RFC 7517 §4.7, §4.9); RSA and EC keys.
+	X5c     []string `json:"x5c,omitempty"`
+	X5tS256 string   `json:"x5t#S256,omitempty"`
 }
 
 // JWKS is a JSON Web Key Set document.
@@ -49,6 +54,13 @@ func (k *Key) JWK() (JWK, bool) {
 		j.Kty, j.Crv, j.X = "OKP", "Ed25519", b64(p)
 	default:
 		return JWK{}, false
+	}
+	if j.Kty == "RSA" || j.Kty == "EC" {
+		if der, err := k.Certificate(); err == nil {
+			sum := sha256.Sum256(der)
+			j.X5c = []string{base64.StdEncoding.EncodeToString(der)}
+			j.X5tS256 = b64(sum[:])
+		}
 	}
 	return j, true
 }

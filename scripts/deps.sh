@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 [ -x /usr/sbin/rabbitmq-server ] || need+=(rabbitmq-server)
 [ -x /usr/sbin/nginx ] || need+=(nginx)

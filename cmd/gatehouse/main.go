@@ -45,11 +45,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return cmdConfigCheck(args[2:], stdout, stderr)
 	case "keys":
-		if len(args) < 2 || args[1] != "generate" {
-			fmt.Fprint(stderr, "usage: gatehouse keys generate --alg ALG [--out FILE]\n")
+		switch {
+		case len(args) >= 2 && args[1] == "generate":
+			err = cmdKeysGenerate(args[2:], stdout, stderr)
+		case len(args) >= 2 && args[1] == "export":
+			err = cmdKeysExport(args[2:], stdout, stderr)
+		default:
+			fmt.Fprint(stderr, "usage: gatehouse keys generate --alg ALG [--out FILE]\n       gatehouse keys export --config FILE [--data-dir DIR] [--kid K] [--format jwk|pem|x509]\n")
 			return 2
 		}
-		err = cmdKeysGenerate(args[2:], stdout, stderr)
 	case "token":
 		if len(args) < 2 || args[1] != "mint" {
 			fmt.Fprint(stderr, "usage: gatehouse token mint --config FILE --sub S [--perm P]... [--role R]... [--ttl D] [--profile P]\n")
