@@ -29,6 +29,9 @@ type App struct {
 	AdminSourceAddress []string
 	// Webhooks receive channel and member events.
 	Webhooks []Webhook
+	// InboundTopic, when set, is the topic the JWT-topic clients' send()
+	// messages go to, for backends subscribed to it ("" turns send() off).
+	InboundTopic string
 
 	clientRules, adminRules rules
 }

@@ -160,6 +160,16 @@ type App struct {
 	// GatehouseTokens, when false, refuses Gatehouse's own tokens on the
 	// app's sockets and publish API.
 	GatehouseTokens *bool `yaml:"gatehouse_tokens"`
+	// InboundTopic turns on the topic clients' send() (the 21no.de
+	// enableWebSocketInboundTopic): off unless enabled.
+	InboundTopic *InboundTopic `yaml:"inbound_topic"`
+}
+
+// InboundTopic configures an app's inbound topic.
+type InboundTopic struct {
+	Enabled bool `yaml:"enabled"`
+	// Topic is its name ["secure/inbound"].
+	Topic string `yaml:"topic"`
 }
 
 // Webhook is an app webhook target.

@@ -76,6 +76,7 @@ func (cfg *Config) Validate(mode Mode) error {
 	cfg.validatePolicy(c)
 	cfg.validateApps(c)
 	cfg.validateIssuers(c)
+	cfg.validateInbound(c)
 	cfg.validateCentrifugo(c)
 	cfg.validateNATS(c)
 	cfg.validateRabbitMQ(c)

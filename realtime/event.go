@@ -30,6 +30,10 @@ const (
 	// the channel change Message.Name (a LifecycleKind) of
 	// Message.App/Channel (and UserID) is the node's to report, once.
 	KindLifecycle Kind = "lifecycle"
+	// KindDirect carries Message to the one connection Conn of
+	// Message.App, wherever it is (a backend's reply to an inbound
+	// message).
+	KindDirect Kind = "direct"
 )
 
 // IsChannelKind reports whether envelopes of kind concern one channel and

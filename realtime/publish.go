@@ -22,6 +22,16 @@ func (h *Hub) Publish(ctx context.Context, msg Message) error {
 	return nil
 }
 
+// SendTo delivers msg to the one connection connID of msg.App, on
+// whichever node holds it; nothing happens when none does.
+func (h *Hub) SendTo(ctx context.Context, connID string, msg Message) error {
+	h.published.Add(1)
+	if err := h.bp.Publish(ctx, Envelope{Kind: KindDirect, Origin: h.cfg.Node, Message: msg, Conn: connID}); err != nil {
+		return fmt.Errorf("realtime: send to a connection: %w", err)
+	}
+	return nil
+}
+
 // handle receives every envelope of the cluster.
 func (h *Hub) handle(env Envelope) {
 	switch env.Kind {
@@ -38,6 +48,14 @@ func (h *Hub) handle(env Envelope) {
 		// through the revocation list now, so there is nothing to do.
 	case KindTerminateUser:
 		h.terminateLocal(env.Message.App, env.UserID)
+	case KindDirect:
+		h.mu.RLock()
+		cs := h.conns[env.Conn]
+		h.mu.RUnlock()
+		if cs != nil && cs.app == env.Message.App {
+			cs.c.Deliver(&Event{Kind: KindPublish, Message: env.Message})
+			h.delivered.Add(1)
+		}
 	case KindResync:
 		h.resyncLocal(ChannelKey{env.Message.App, env.Message.Channel})
 	case KindLifecycle:

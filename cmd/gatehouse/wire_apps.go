@@ -55,6 +55,12 @@ func newApps(list []config.App) (*apps.Set, error) {
 		for _, w := range c.Webhooks {
 			a.Webhooks = append(a.Webhooks, apps.Webhook{URL: w.URL, Events: w.Events})
 		}
+		if in := c.InboundTopic; in != nil && in.Enabled {
+			a.InboundTopic = in.Topic
+			if a.InboundTopic == "" {
+				a.InboundTopic = "secure/inbound"
+			}
+		}
 		out = append(out, a)
 	}
 	return apps.New(out...)

@@ -15,8 +15,8 @@ const (
 	typeUnsubscribe = "unsubscribe"
 	typePublish     = "publish"
 	typeRefresh     = "refresh"
-	// typeMessage is the client's send(): inbound messages to a backend
-	// application, which Gatehouse does not host.
+	// typeMessage is the client's send(): an inbound message for the
+	// backends subscribed to the app's inbound topic.
 	typeMessage = "message"
 )
 
@@ -121,9 +121,9 @@ func parseFrame(p []byte) (frame, *protoError) {
 		if f.Topic == "" {
 			return fail(errInvalidMessage, "topic is required")
 		}
-	case typePublish:
+	case typePublish, typeMessage:
 		switch {
-		case f.Topic == "":
+		case f.Topic == "" && w.Type == typePublish:
 			return fail(errInvalidMessage, "topic is required")
 		case f.ID == "":
 			return fail(errInvalidMessage, "id is required")
@@ -143,8 +143,6 @@ func parseFrame(p []byte) (frame, *protoError) {
 		if f.AccessToken == "" {
 			return fail(errInvalidMessage, "access_token is required")
 		}
-	case typeMessage:
-		return fail(errUnsupportedType, "inbound messages to a backend are not supported; publish to a topic")
 	case "":
 		return fail(errInvalidMessage, "type is required")
 	default:
@@ -195,14 +193,24 @@ const (
 	topicPrivPrefix = "priv/"
 )
 
+// ValidTopicName reports whether s is a topic name: at most 200 characters
+// of the Pusher channel alphabet plus "/" (as in "secure/inbound"). Names
+// with "/" cannot be Pusher channels, so Pusher clients never reach them.
+func ValidTopicName(s string) bool {
+	if s == "" || len(s) > pusherproto.MaxChannelNameLen || strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/") || strings.Contains(s, "//") {
+		return false
+	}
+	return pusherproto.ValidChannelName(strings.ReplaceAll(s, "/", "_"))
+}
+
 // checkTopic says why a client may not use topic at all, whatever its
 // grants; "" when it may.
 func checkTopic(topic string) (code, msg string) {
 	switch {
 	case topic == topicMain || strings.HasPrefix(topic, topicPrivPrefix):
 		return errReservedTopic, "topic is reserved"
-	case !pusherproto.ValidChannelName(topic):
-		return errInvalidTopic, "topic names are at most 200 characters of [-a-zA-Z0-9_=@,.;]"
+	case !ValidTopicName(topic):
+		return errInvalidTopic, "topic names are at most 200 characters of [-a-zA-Z0-9_=@,.;/]"
 	case strings.HasPrefix(topic, pusherproto.PrefixServer):
 		return errReservedTopic, "server-to-user channels are not topics"
 	case strings.HasPrefix(topic, pusherproto.PrefixEncrypted):

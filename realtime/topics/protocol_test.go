@@ -151,7 +151,7 @@ func TestMalformedFrames(t *testing.T) {
 		{"publish without id", `{"type":"publish","data":{"topic":"chat","payload":1}}`, "invalid_message", "chat", ""},
 		{"id too long", `{"type":"publish","data":{"topic":"chat","payload":1,"id":"` + strings.Repeat("i", 129) + `"}}`, "invalid_message", "chat", ""},
 		{"id an object", `{"type":"publish","data":{"topic":"chat","payload":1,"id":{}}}`, "invalid_message", "chat", ""},
-		{"invalid topic", `{"type":"publish","data":{"topic":"secure/inbound","payload":1,"id":"p2"}}`, "invalid_topic", "secure/inbound", "p2"},
+		{"invalid topic", `{"type":"publish","data":{"topic":"secure//inbound","payload":1,"id":"p2"}}`, "invalid_topic", "secure//inbound", "p2"},
 		{"topic too long", `{"type":"subscribe","data":{"topic":"` + strings.Repeat("a", 201) + `"}}`, "invalid_topic", strings.Repeat("a", 200), ""},
 		{"reserved main", `{"type":"subscribe","data":{"topic":"main"}}`, "reserved_topic", "main", ""},
 		{"reserved acks", `{"type":"publish","data":{"topic":"priv/acks","payload":1,"id":"p3"}}`, "reserved_topic", "priv/acks", "p3"},

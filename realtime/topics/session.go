@@ -91,6 +91,8 @@ func (ss *session) OnMessage(_ *wsconn.Conn, p []byte) {
 		ss.publish(ctx, f)
 	case typeRefresh:
 		ss.refresh(ctx, f)
+	case typeMessage:
+		ss.inbound(ctx, f)
 	}
 }
 

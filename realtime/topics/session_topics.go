@@ -23,6 +23,10 @@ func (ss *session) subscribe(ctx context.Context, f frame) {
 		refuse(errForbidden, "the token does not grant subscribing to this topic")
 		return
 	}
+	if in := ss.inboundTopic(); in != "" && f.Topic == in && !ss.mayServeInbound() {
+		refuse(errForbidden, "the inbound topic needs a permission that names it, not a wildcard")
+		return
+	}
 	if slices.Contains(ss.subs, f.Topic) {
 		ss.ack(f.ID)
 		return
@@ -64,6 +68,9 @@ func (ss *session) unsubscribe(ctx context.Context, f frame) {
 func (ss *session) publish(ctx context.Context, f frame) {
 	refuse := func(code, msg string) {
 		ss.sendError(&protoError{Code: code, Message: msg, Topic: clip(f.Topic), ID: f.ID})
+	}
+	if ss.reply(ctx, f) {
+		return
 	}
 	if code, msg := checkTopic(f.Topic); code != "" {
 		refuse(code, msg)
