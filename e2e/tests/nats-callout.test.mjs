@@ -111,6 +111,20 @@ test('nats auth callout (xkey): tokens in, the policy decides subjects, bad and 
     for await (const m of sub) assert.equal(sc.decode(m.data), 'for bob');
   });
 
+  await t.test('nats.ws through the websocket listener, as a browser connects', async () => {
+    const ws = await import('ws');
+    globalThis.WebSocket ??= ws.WebSocket; // nats.ws uses the platform WebSocket
+    const { connect: wsConnect } = await import('nats.ws');
+    const token = await sessionToken(gh, 'wanda');
+    const nc = await wsConnect({ servers: nats.wsUrl, user: 'browser', pass: token, reconnect: false, timeout: 5000 });
+    t.after(() => nc.close().catch(() => {}));
+    const sub = nc.subscribe('chat.ws', { max: 1 });
+    await nc.flush();
+    nc.publish('chat.ws', sc.encode('over websocket'));
+    for await (const m of sub) assert.equal(sc.decode(m.data), 'over websocket');
+    await assert.rejects(wsConnect({ servers: nats.wsUrl, user: 'browser', pass: 'garbage', reconnect: false, timeout: 5000 }), /Authorization Violation/);
+  });
+
   await t.test('tampered, garbage and missing credentials are refused', async () => {
     const token = await sessionToken(gh, 'carol');
     const tampered = token.slice(0, -4) + (token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
