@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -51,9 +52,9 @@ func (e *External) caller(t trust.Token, pol *policy.Engine) Caller {
 	id := policy.Identity{
 		Subject:  t.Subject,
 		Provider: t.Issuer,
-		Name:     firstString(t.Claims, "name", "preferred_username", "nickname", "email"),
-		Roles:    view.ClaimStrings(orDefault(e.RolesClaim, "roles")),
-		Groups:   view.ClaimStrings(orDefault(e.GroupsClaim, "groups")),
+		Name:     policy.FirstString(t.Claims, "name", "preferred_username", "nickname", "email"),
+		Roles:    view.ClaimStrings(cmp.Or(e.RolesClaim, "roles")),
+		Groups:   view.ClaimStrings(cmp.Or(e.GroupsClaim, "groups")),
 	}
 	if v, ok := t.Claims["email_verified"].(bool); !ok || v {
 		id.Email, _ = t.Claims["email"].(string)
@@ -68,7 +69,7 @@ func (e *External) caller(t trust.Token, pol *policy.Engine) Caller {
 	}
 	id = id.Normalize()
 	var grants policy.Grants
-	switch orDefault(string(e.Grants), string(GrantsBoth)) {
+	switch cmp.Or(string(e.Grants), string(GrantsBoth)) {
 	case string(GrantsToken):
 		grants = tokenPermissions(view, e.PermissionsClaim)
 	case string(GrantsPolicy):
@@ -84,7 +85,7 @@ func (e *External) caller(t trust.Token, pol *policy.Engine) Caller {
 // parse).
 func tokenPermissions(view policy.Identity, claim string) policy.Grants {
 	g := policy.Grants{Subscribe: []string{}, Publish: []string{}}
-	for _, p := range view.ClaimStrings(orDefault(claim, "permissions")) {
+	for _, p := range view.ClaimStrings(cmp.Or(claim, "permissions")) {
 		if one, err := policy.ParsePermissions([]string{p}); err == nil {
 			g.Subscribe = append(g.Subscribe, one.Subscribe...)
 			g.Publish = append(g.Publish, one.Publish...)
@@ -179,22 +180,6 @@ func LoadExternal(ctx context.Context, list []*External, onErr func(name string,
 			}
 		}()
 	}
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func firstString(m map[string]any, keys ...string) string {
-	for _, k := range keys {
-		if s, ok := m[k].(string); ok && s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // External verifies token with the trusted issuers enabled on r's front.

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"cmp"
 	"fmt"
 
 	"gatehouse/policy"
@@ -19,9 +20,9 @@ func identityFromClaims(p ProviderConfig, claims map[string]any, keep []string) 
 	id := policy.Identity{
 		Subject:  sub,
 		Provider: p.Name,
-		Name:     firstString(claims, "name", "preferred_username", "nickname", "email"),
-		Roles:    stringsAt(view, orDefault(p.RolesClaim, "roles")),
-		Groups:   stringsAt(view, orDefault(p.GroupsClaim, "groups")),
+		Name:     policy.FirstString(claims, "name", "preferred_username", "nickname", "email"),
+		Roles:    stringsAt(view, cmp.Or(p.RolesClaim, "roles")),
+		Groups:   stringsAt(view, cmp.Or(p.GroupsClaim, "groups")),
 	}
 	// An address the provider says is unverified is not the identity's:
 	// email_domain conditions must not be satisfiable by typing one.
@@ -37,22 +38,6 @@ func identityFromClaims(p ProviderConfig, claims map[string]any, keep []string) 
 		}
 	}
 	return id.Normalize(), nil
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func firstString(m map[string]any, keys ...string) string {
-	for _, k := range keys {
-		if s, ok := m[k].(string); ok && s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // stringsAt reads a claim that is a list of strings, or one string.

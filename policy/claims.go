@@ -150,3 +150,15 @@ func (id Identity) ClaimStrings(path string) []string {
 	}
 	return []string{}
 }
+
+// FirstString returns the first of keys whose value in m is a non-empty
+// string ("" when none is): the display name among name,
+// preferred_username, nickname and email, for instance.
+func FirstString(m map[string]any, keys ...string) string {
+	for _, k := range keys {
+		if s, ok := m[k].(string); ok && s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"gatehouse/config"
 	"gatehouse/keys"
 )
 
@@ -61,15 +60,7 @@ func cmdKeysExport(args []string, stdout, stderr io.Writer) error {
 	if *cfgPath == "" {
 		return errors.New("keys export: --config is required")
 	}
-	data, err := os.ReadFile(*cfgPath)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	cfg, err := config.ParseWith(data, config.Serve, os.LookupEnv, func(c *config.Config) {
-		if *dataDir != "" && c.Keys.Dir == "" && len(c.Keys.Signing) == 0 {
-			c.Keys.Dir = *dataDir + "/keys"
-		}
-	})
+	cfg, err := loadOperatorConfig(*cfgPath, *dataDir)
 	if err != nil {
 		return err
 	}

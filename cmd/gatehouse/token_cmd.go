@@ -36,15 +36,7 @@ func cmdTokenMint(args []string, stdout, stderr io.Writer) error {
 	if *sub == "" {
 		return errors.New("token mint: --sub is required")
 	}
-	data, err := os.ReadFile(*cfgPath)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	cfg, err := config.ParseWith(data, config.Serve, os.LookupEnv, func(c *config.Config) {
-		if *dataDir != "" && c.Keys.Dir == "" && len(c.Keys.Signing) == 0 {
-			c.Keys.Dir = *dataDir + "/keys"
-		}
-	})
+	cfg, err := loadOperatorConfig(*cfgPath, *dataDir)
 	if err != nil {
 		return err
 	}
@@ -72,4 +64,19 @@ func cmdTokenMint(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, tok.Value)
 	return nil
+}
+
+// loadOperatorConfig reads the server's config file for an offline command
+// (token mint, keys export): its keys are the server's, found in keys.dir,
+// keys.signing, or the server's --data-dir.
+func loadOperatorConfig(path, dataDir string) (*config.Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return config.ParseWith(data, config.Serve, os.LookupEnv, func(c *config.Config) {
+		if dataDir != "" && c.Keys.Dir == "" && len(c.Keys.Signing) == 0 {
+			c.Keys.Dir = dataDir + "/keys"
+		}
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -26,92 +25,28 @@ type subscriber struct {
 	up        func(ctx context.Context, first bool)
 	fail      func(ctx context.Context, msg string, err error)
 
-	mu      sync.Mutex
-	upCh    chan struct{} // closed while subscribed
-	lastErr error
-	ups     int           // confirmed subscriptions so far
-	upsCh   chan struct{} // closed and replaced when ups grows
+	// state says whether the channels are subscribed (ups counts the
+	// confirmed subscriptions).
+	state upFlag
 }
 
 func newSubscriber(rdb *goredis.Client, channels []string, heartbeat time.Duration, log *slog.Logger,
 	onMessage func(channel, payload string), up func(context.Context, bool), fail func(context.Context, string, error)) *subscriber {
 	return &subscriber{rdb: rdb, channels: channels, heartbeat: heartbeat, log: log,
-		onMessage: onMessage, up: up, fail: fail, upCh: make(chan struct{}), upsCh: make(chan struct{})}
+		onMessage: onMessage, up: up, fail: fail, state: newUpFlag()}
 }
 
-func (s *subscriber) isUp() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	select {
-	case <-s.upCh:
-		return true
-	default:
-		return false
-	}
-}
+func (s *subscriber) isUp() bool { return s.state.isUp() }
 
 // waitUp returns once the channels are subscribed, or with the last
 // connection error when ctx ends first (after 10 s when ctx has no deadline).
-func (s *subscriber) waitUp(ctx context.Context) error {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-	}
-	s.mu.Lock()
-	ch := s.upCh
-	s.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.lastErr != nil {
-			return errors.Join(ctx.Err(), s.lastErr)
-		}
-		return ctx.Err()
-	}
-}
+func (s *subscriber) waitUp(ctx context.Context) error { return s.state.wait(ctx) }
 
-func (s *subscriber) setUp(up bool, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.lastErr = err
-	select {
-	case <-s.upCh:
-		if !up {
-			s.upCh = make(chan struct{})
-		}
-	default:
-		if up {
-			close(s.upCh)
-		}
-	}
-	if up {
-		s.ups++
-		close(s.upsCh)
-		s.upsCh = make(chan struct{})
-	}
-}
+func (s *subscriber) setUp(up bool, err error) { s.state.set(up, err) }
 
 // waitUps returns once the subscription was confirmed n times (tests see a
 // reconnection through it).
-func (s *subscriber) waitUps(ctx context.Context, n int) error {
-	for {
-		s.mu.Lock()
-		ups, ch := s.ups, s.upsCh
-		s.mu.Unlock()
-		if ups >= n {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
+func (s *subscriber) waitUps(ctx context.Context, n int) error { return s.state.waitUps(ctx, n) }
 
 func (s *subscriber) run(ctx context.Context) {
 	const minBackoff, maxBackoff = 50 * time.Millisecond, time.Second
