@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"gatehouse/pusherproto"
 )
@@ -32,6 +33,9 @@ type App struct {
 	// InboundTopic, when set, is the topic the JWT-topic clients' send()
 	// messages go to, for backends subscribed to it ("" turns send() off).
 	InboundTopic string
+	// History lists which channels keep their recent events, first match
+	// wins.
+	History []HistoryRule
 
 	clientRules, adminRules rules
 }
@@ -114,3 +118,11 @@ func (s *Set) ByID(id string) *App { return s.byID[id] }
 
 // ByKey returns the app with that key, or nil.
 func (s *Set) ByKey(key string) *App { return s.byKey[key] }
+
+// HistoryRule keeps the last Limit events (none older than TTL when set)
+// of the channels Channels (a policy glob) matches.
+type HistoryRule struct {
+	Channels string
+	Limit    int
+	TTL      time.Duration
+}

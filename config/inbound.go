@@ -24,3 +24,21 @@ func (cfg *Config) validateInbound(c *checker) {
 		}
 	}
 }
+
+// validateHistory checks apps[].history.
+func (cfg *Config) validateHistory(c *checker) {
+	for i, a := range cfg.Apps {
+		for j, h := range a.History {
+			key := fmt.Sprintf("apps[%d].history[%d]", i, j)
+			if h.Channels == "" || strings.ContainsAny(h.Channels, " \t{}") {
+				c.add(key+".channels", "%q is not a channel pattern", h.Channels)
+			}
+			if h.Limit < 1 || h.Limit > 1000 {
+				c.add(key+".limit", "%d is outside [1, 1000]", h.Limit)
+			}
+			if h.TTL < 0 {
+				c.add(key+".ttl", "must not be negative")
+			}
+		}
+	}
+}

@@ -163,6 +163,16 @@ type App struct {
 	// InboundTopic turns on the topic clients' send() (the 21no.de
 	// enableWebSocketInboundTopic): off unless enabled.
 	InboundTopic *InboundTopic `yaml:"inbound_topic"`
+	// History lists the channels that keep their recent events.
+	History []HistoryRule `yaml:"history"`
+}
+
+// HistoryRule keeps the last Limit events (and none older than TTL) of
+// the channels Channels matches (a policy glob).
+type HistoryRule struct {
+	Channels string        `yaml:"channels"`
+	Limit    int           `yaml:"limit"`
+	TTL      time.Duration `yaml:"ttl"`
 }
 
 // InboundTopic configures an app's inbound topic.

@@ -77,6 +77,7 @@ func (cfg *Config) Validate(mode Mode) error {
 	cfg.validateApps(c)
 	cfg.validateIssuers(c)
 	cfg.validateInbound(c)
+	cfg.validateHistory(c)
 	cfg.validateCentrifugo(c)
 	cfg.validateNATS(c)
 	cfg.validateRabbitMQ(c)

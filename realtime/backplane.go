@@ -94,6 +94,13 @@ type Backplane interface {
 	// CacheGet returns the last event of cache channel key, if one is kept.
 	CacheGet(ctx context.Context, key ChannelKey) (ev CachedEvent, ok bool, err error)
 
+	// HistoryAppend adds ev to key's history, keeping the last limit
+	// events and none older than ttl (0: no age limit).
+	HistoryAppend(ctx context.Context, key ChannelKey, ev HistoryEvent, limit int, ttl time.Duration) error
+	// HistoryRange returns up to limit of key's events older than before
+	// ("" for the newest) and younger than ttl at now, oldest first.
+	HistoryRange(ctx context.Context, key ChannelKey, limit int, before string, ttl time.Duration, now time.Time) ([]HistoryEvent, error)
+
 	// Ping reports whether the backplane answers (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the backplane's resources.

@@ -79,6 +79,8 @@ type Config struct {
 	Limits Limits
 	// CacheTTL is how long the last event of a cache channel is kept [30m].
 	CacheTTL time.Duration
+	// History says which channels keep their recent events (nil: none).
+	History func(app, channel string) (HistoryRule, bool)
 	// Now is the clock [time.Now].
 	Now func() time.Time
 }

@@ -19,6 +19,7 @@ func (h *Hub) Publish(ctx context.Context, msg Message) error {
 	if err := h.bp.Publish(ctx, Envelope{Kind: KindPublish, Origin: h.cfg.Node, Message: msg}); err != nil {
 		return fmt.Errorf("realtime: publish: %w", err)
 	}
+	h.keepHistory(ctx, msg)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"gatehouse/apps"
 	"gatehouse/fronts/pusherauth"
 	"gatehouse/handlers"
 	"gatehouse/policy"
@@ -41,7 +42,7 @@ func wireRealtime(ctx context.Context, e env, c *core, p *parts) (pusherauth.Ses
 	if n, ok := bp.(interface{ Node() string }); ok {
 		node = n.Node()
 	}
-	hub, err := realtime.New(ctx, realtime.Config{Node: node, Limits: realtime.Limits{
+	hub, err := realtime.New(ctx, realtime.Config{Node: node, History: historyRules(c.apps), Limits: realtime.Limits{
 		MaxConnections:         l.MaxConnections,
 		MaxMessageBytes:        l.MaxMessageBytes,
 		ClientEventsPerSecond:  l.ClientEventsPerSecond,
@@ -148,4 +149,21 @@ func registerRealtimeMetrics(m *handlers.Metrics, hub *realtime.Hub, bp *countin
 func publicSubscribe(pol *policy.Engine) func(string) bool {
 	anon := pol.Grants(policy.Identity{Subject: "anon:public-channel", Anonymous: true}.Normalize())
 	return anon.CanSubscribe
+}
+
+// historyRules answers, for a channel of an app, the first of the app's
+// apps[].history rules whose pattern matches it.
+func historyRules(set *apps.Set) func(app, channel string) (realtime.HistoryRule, bool) {
+	return func(app, channel string) (realtime.HistoryRule, bool) {
+		a := set.ByID(app)
+		if a == nil {
+			return realtime.HistoryRule{}, false
+		}
+		for _, r := range a.History {
+			if policy.Match(r.Channels, channel) {
+				return realtime.HistoryRule{Limit: r.Limit, TTL: r.TTL}, true
+			}
+		}
+		return realtime.HistoryRule{}, false
+	}
 }

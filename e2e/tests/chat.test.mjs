@@ -130,3 +130,19 @@ test('chat: pages reconnect by themselves after the server restarts (4200) and k
     assert.deepEqual(b.errors.filter((e) => !/WebSocket|ERR_/.test(e)), []);
   }
 });
+
+test('chat: a late joiner sees the messages written before it came (history)', async (t) => {
+  const gh = await startGatehouse({ t });
+  const first = await openChat(t, gh);
+  await joined(first.page);
+  await first.page.fill('#text', 'written before you came');
+  await first.page.click('#send');
+  await first.page.locator('#messages li.mine', { hasText: 'written before you came' }).waitFor();
+
+  const late = await openChat(t, gh);
+  await joined(late.page);
+  const earlier = late.page.locator('#messages li[data-message-id]', { hasText: 'written before you came' });
+  await earlier.waitFor();
+  assert.match(await earlier.locator('.author').textContent(), /^guest-/);
+  assert.deepEqual(late.errors, []);
+});

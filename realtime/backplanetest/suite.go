@@ -33,6 +33,7 @@ func Run(t *testing.T, newBackplane func(t *testing.T) realtime.Backplane) {
 		{"Cache", testCache},
 		{"Ping", testPing},
 		{"ResumesAfterBlips", testResumesAfterBlips},
+		{"History", testHistory},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,6 +219,44 @@ func testResumesAfterBlips(t *testing.T, bp realtime.Backplane) {
 		if got := s.Next(t); got.Message.Data != fmt.Sprint(i) {
 			t.Fatalf("envelope %d carries %q (lost, repeated or reordered across a blip)", i, got.Message.Data)
 		}
+	}
+}
+
+// testHistory keeps the last events of a channel, newest limit, oldest
+// first, pages with before, and drops what is older than the ttl.
+func testHistory(t *testing.T, bp realtime.Backplane) {
+	ctx := context.Background()
+	key := realtime.ChannelKey{App: "app", Channel: "chat-1"}
+	now := time.Unix(1_800_000_000, 0)
+	for i := 1; i <= 5; i++ {
+		ev := realtime.HistoryEvent{ID: fmt.Sprint(1000 + i), Name: "m", Data: fmt.Sprint(i), At: now.Add(time.Duration(i) * time.Second).UnixMilli()}
+		if err := bp.HistoryAppend(ctx, key, ev, 3, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := func(evs []realtime.HistoryEvent) []string {
+		out := []string{}
+		for _, e := range evs {
+			out = append(out, e.Data)
+		}
+		return out
+	}
+	at := now.Add(10 * time.Second)
+	got, err := bp.HistoryRange(ctx, key, 10, "", time.Hour, at)
+	if err != nil || !reflect.DeepEqual(data(got), []string{"3", "4", "5"}) {
+		t.Fatalf("kept %v (%v), want the last 3 oldest first", data(got), err)
+	}
+	if got, _ := bp.HistoryRange(ctx, key, 1, "", time.Hour, at); !reflect.DeepEqual(data(got), []string{"5"}) {
+		t.Fatalf("limit 1: %v", data(got))
+	}
+	if got, _ := bp.HistoryRange(ctx, key, 10, "1005", time.Hour, at); !reflect.DeepEqual(data(got), []string{"3", "4"}) {
+		t.Fatalf("before 1005: %v", data(got))
+	}
+	if got, _ := bp.HistoryRange(ctx, key, 10, "", 6*time.Second, at); !reflect.DeepEqual(data(got), []string{"4", "5"}) {
+		t.Fatalf("ttl 6s at +10s: %v", data(got))
+	}
+	if got, _ := bp.HistoryRange(ctx, realtime.ChannelKey{App: "app", Channel: "other"}, 10, "", 0, at); len(got) != 0 {
+		t.Fatalf("another channel: %v", got)
 	}
 }
 

@@ -31,6 +31,8 @@ type Backplane struct {
 	presence map[realtime.ChannelKey]*presence
 	cache    map[realtime.ChannelKey]cached
 	closed   bool
+
+	hist history
 }
 
 type presence struct {

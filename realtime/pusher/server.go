@@ -120,6 +120,9 @@ func (s *Server) Routes() []httpx.Route {
 		{Method: http.MethodGet, Pattern: "/apps/{id}/channels/{name}", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
 			s.ServeChannel(w, r, r.PathValue("id"), r.PathValue("name"), ip)
 		}},
+		{Method: http.MethodGet, Pattern: "/apps/{id}/channels/{name}/history", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
+			s.ServeChannelHistory(w, r, r.PathValue("id"), r.PathValue("name"), ip)
+		}},
 		{Method: http.MethodGet, Pattern: "/apps/{id}/channels/{name}/users", Handler: func(w http.ResponseWriter, r *http.Request, ip string) {
 			s.ServeChannelUsers(w, r, r.PathValue("id"), r.PathValue("name"), ip)
 		}},

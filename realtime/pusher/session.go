@@ -187,6 +187,8 @@ func (ss *session) OnMessage(c *wsconn.Conn, p []byte) {
 		ss.signin(dataObject(f.Data))
 	case strings.HasPrefix(f.Event, "client-"):
 		ss.clientEvent(ctx, f)
+	case f.Event == EventHistory:
+		ss.history(ctx, dataObject(f.Data))
 	}
 }
 

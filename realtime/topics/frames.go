@@ -18,6 +18,8 @@ const (
 	// typeMessage is the client's send(): an inbound message for the
 	// backends subscribed to the app's inbound topic.
 	typeMessage = "message"
+	// typeHistory asks for a topic's kept events (apps[].history).
+	typeHistory = "history"
 )
 
 // Limits of client frames.
@@ -54,6 +56,7 @@ type frame struct {
 	Payload     []byte
 	ID          string
 	AccessToken string
+	Limit       int
 }
 
 // protoError is a refused frame: what goes into the priv/errors frame.
@@ -75,6 +78,7 @@ type wireData struct {
 	Payload     json.RawMessage `json:"payload"`
 	ID          json.RawMessage `json:"id"`
 	AccessToken string          `json:"access_token"`
+	Limit       int             `json:"limit"`
 	// compress is accepted and ignored: compression is permessage-deflate's
 	// business.
 }
@@ -108,7 +112,7 @@ func parseFrame(p []byte) (frame, *protoError) {
 		}
 	}
 	id, idOK := frameID(d.ID)
-	f := frame{Type: w.Type, Topic: d.Topic, MessageType: d.MessageType, ID: id, AccessToken: d.AccessToken}
+	f := frame{Type: w.Type, Topic: d.Topic, MessageType: d.MessageType, ID: id, AccessToken: d.AccessToken, Limit: d.Limit}
 	fail := func(code, msg string) (frame, *protoError) {
 		return frame{}, &protoError{Code: code, Message: msg, Topic: clip(f.Topic), ID: clip(f.ID)}
 	}
@@ -117,7 +121,7 @@ func parseFrame(p []byte) (frame, *protoError) {
 		return fail(errInvalidMessage, "id must be a string or number of at most 128 bytes")
 	}
 	switch w.Type {
-	case typeSubscribe, typeUnsubscribe:
+	case typeSubscribe, typeUnsubscribe, typeHistory:
 		if f.Topic == "" {
 			return fail(errInvalidMessage, "topic is required")
 		}

@@ -93,6 +93,8 @@ func (ss *session) OnMessage(_ *wsconn.Conn, p []byte) {
 		ss.refresh(ctx, f)
 	case typeMessage:
 		ss.inbound(ctx, f)
+	case typeHistory:
+		ss.history(ctx, f)
 	}
 }
 

@@ -156,6 +156,9 @@ function connect() {
   socket = new PusherSocket({ key: appKey, authorize });
   channel = socket.subscribe(channelName);
   channel.bind('pusher:subscription_succeeded', () => {
+    // Gatehouse's history extension: the chat's last messages, for a late
+    // joiner (plain Pusher clients never ask and never see it).
+    socket.send({ event: 'gatehouse:history', data: { channel: channelName, limit: 50 } });
     renderMembers();
     setReady(true);
     setStatus(`Connected as ${channel.me ? displayName(channel.me.id, channel.me.info) : 'guest'}.`);
@@ -173,6 +176,12 @@ function connect() {
     systemLine(`${displayName(id, info)} left`);
   });
   channel.bind('client-message', (data, meta) => addMessage(data ?? {}, meta.user_id, false));
+  channel.bind('gatehouse:history', (data) => {
+    for (const ev of data?.events ?? []) {
+      if (ev.name !== 'client-message') continue;
+      try { addMessage(JSON.parse(ev.data) ?? {}, ev.user_id, ev.user_id === channel.me?.id); } catch { /* not a chat message */ }
+    }
+  });
   channel.bind('client-like', (data, meta) => {
     const entry = messages.get(data?.id);
     if (!entry || !meta.user_id) return;
