@@ -14,7 +14,6 @@ type history struct {
 	m  map[realtime.ChannelKey][]realtime.HistoryEvent
 }
 
-
 // HistoryAppend implements realtime.Backplane.
 func (b *Backplane) HistoryAppend(_ context.Context, key realtime.ChannelKey, ev realtime.HistoryEvent, limit int, _ time.Duration) error {
 	h := &b.hist
