@@ -26,11 +26,12 @@ import (
 
 func main() {
 	var cfg rtbench.Config
-	var base, appSpec string
+	var base, apiBase, appSpec string
 	var budget time.Duration
 	flag.StringVar(&cfg.Name, "name", "server", "label of the result")
 	flag.IntVar(&cfg.PID, "pid", 0, "server process id (RSS and CPU are read from /proc)")
 	flag.StringVar(&base, "url", "http://127.0.0.1:6101", "server base URL (loopback); ws:// is derived")
+	flag.StringVar(&apiBase, "api-url", "", "HTTP API base to publish through, when not -url (another node: cross-node figures)")
 	flag.StringVar(&appSpec, "app", "bench:bench-key-4f1c2a:bench-secret-9d3e7b51c08a", "app as id:key:secret")
 	flag.IntVar(&cfg.Conns, "conns", 10000, "idle sockets")
 	flag.IntVar(&cfg.Subscribers, "subscribers", 2000, "sockets on the channel events go to")
@@ -50,13 +51,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(cfg, base, appSpec, budget); err != nil {
+	if err := run(cfg, base, apiBase, appSpec, budget); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(cfg rtbench.Config, base, appSpec string, budget time.Duration) error {
+func run(cfg rtbench.Config, base, apiBase, appSpec string, budget time.Duration) error {
 	parts := strings.SplitN(appSpec, ":", 3)
 	if len(parts) != 3 {
 		return errors.New("-app must be id:key:secret")
@@ -74,6 +75,13 @@ func run(cfg rtbench.Config, base, appSpec string, budget time.Duration) error {
 	}
 	cfg.APIURL = strings.TrimSuffix(base, "/")
 	cfg.WSURL = "ws" + strings.TrimPrefix(cfg.APIURL, "http")
+	if apiBase != "" {
+		a, err := url.Parse(apiBase)
+		if err != nil || a.Scheme != "http" || net.ParseIP(a.Hostname()) == nil || !net.ParseIP(a.Hostname()).IsLoopback() {
+			return errors.New("-api-url must be http://loopback:port")
+		}
+		cfg.APIURL = strings.TrimSuffix(apiBase, "/")
+	}
 	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
