@@ -3,7 +3,8 @@
 // `pusher` SDK publishing through node A while every node's event-reading
 // connection is killed again and again (CLIENT KILL, as a network blip or a
 // proxy restart would). Before event streams, 15 of 559 events were lost
-// this way.
+// this way. Also: realtime-pubsub-client publishers and subscribers on both
+// nodes through blips, a Sentinel failover, and a node's kill -9.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import PusherJS from 'pusher-js';
@@ -18,14 +19,14 @@ import { poll, waitForEvent } from '../lib/wait.mjs';
 
 const app = { id: 'chaos', key: 'chaos-key', secret: 'chaos-secret-0123456789' };
 
-async function twoNodes(t, redis, redisConfig = { url: redis.url }, appConfig = app) {
+async function twoNodes(t, redis, redisConfig = { url: redis.url }, appConfig = app, limits = undefined) {
   const keysDir = makeTempDir('gatehouse-e2e-chaos-keys-');
   const firstPort = await freePort();
   const config = {
     server: { public_url: `http://127.0.0.1:${firstPort}` },
     keys: { dir: keysDir },
     apps: [appConfig],
-    realtime: { backplane: 'redis', redis: redisConfig },
+    realtime: { backplane: 'redis', redis: redisConfig, ...(limits ? { limits } : {}) },
   };
   const a = await startGatehouse({ t, port: firstPort, config });
   const b = await startGatehouse({ t, config });
@@ -163,4 +164,55 @@ test('kill -9 of a node: its presence member leaves on the other node and the su
     { timeout: 10000, what: 'channel_vacated webhook for the dead node\'s channel' });
   assert.equal(sink.events.filter((e) => e.name === 'member_removed' && e.user_id === 'dev|bob').length, 1, 'sent once');
   assert.ok(!sink.events.some((e) => e.name === 'channel_vacated' && e.channel === 'presence-room'), 'ada still holds presence-room');
+});
+
+test('topic clients on both nodes publish and subscribe through blips: every acknowledged message arrives once, in order', async (t) => {
+  const { RealtimeClient } = await import('realtime-pubsub-client');
+  const { default: WSC } = await import('ws');
+  const { mintToken } = await import('../lib/jwt.mjs');
+  const redis = await startRedis({ t });
+  // Publishing as fast as acks come back: lift the per-connection rate.
+  const [a, b] = await twoNodes(t, redis, { url: redis.url }, app, { client_events_per_second: 10000 });
+  const token = await mintToken(a, ['--sub', 'svc', '--perm', 'realtime:subscriber:read:topic:feed-*', '--perm', 'realtime:publisher:write:topic:feed-*']);
+  const open = async (gh) => {
+    const url = `ws://127.0.0.1:${gh.port}/apps/${app.id}?access_token=${encodeURIComponent(token)}`;
+    const c = new RealtimeClient({ websocketOptions: { WebSocket: WSC, maxRetries: 0, urlProvider: () => url } });
+    c.on('error', () => {});
+    t.after(() => c.disconnect());
+    const started = c.waitFor('session.started', { timeout: 5000 });
+    await c.connect();
+    await started;
+    return c;
+  };
+  const [pubA, pubB, subA, subB] = await Promise.all([open(a), open(b), open(a), open(b)]);
+  const got = { A: [], B: [] };
+  for (const [name, c] of [['A', subA], ['B', subB]]) {
+    c.on('feed-x.tick', (m) => got[name].push(`${m.data.payload.from}:${m.data.payload.n}`));
+    const ack = c.waitFor('ack.s', { timeout: 5000 });
+    c.ws.send(JSON.stringify({ type: 'subscribe', data: { topic: 'feed-x', id: 's' } }));
+    await ack.catch((e) => { throw new Error(`subscribe ack on ${name}: ${e.message}`); });
+  }
+  const per = 150;
+  const acked = [];
+  let kills = 0;
+  for (let n = 0; n < per; n++) {
+    for (const [from, p] of [['a', pubA], ['b', pubB]]) {
+      await p.publish('feed-x', { from, n }, { messageType: 'tick' }).waitForAck(5000).catch((e) => { throw new Error(`ack of ${from}:${n} after ${kills} kills: ${e.message}`); });
+      acked.push(`${from}:${n}`);
+    }
+    if (n % 30 === 15) {
+      for (const id of await readers(redis)) await redis.command('CLIENT', 'KILL', 'ID', id);
+      kills++;
+    }
+  }
+  assert.ok(kills >= 4);
+  await poll(() => got.A.length >= acked.length && got.B.length >= acked.length, { timeout: 15000, what: `all ${acked.length} on both nodes (A ${got.A.length}, B ${got.B.length})` });
+  for (const side of ['A', 'B']) {
+    assert.equal(new Set(got[side]).size, got[side].length, `no duplicates on ${side}`);
+    assert.deepEqual([...got[side]].sort(), [...acked].sort(), `every acknowledged message on ${side}`);
+    for (const from of ['a', 'b']) {
+      const seq = got[side].filter((x) => x.startsWith(`${from}:`)).map((x) => Number(x.split(':')[1]));
+      assert.deepEqual(seq, Array.from({ length: per }, (_, i) => i), `${from}'s order kept on ${side}`);
+    }
+  }
 });
