@@ -163,13 +163,22 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request, req request, cli
 		p.write(w, answer{Error: &protoError{Code: codeUnauthorized, Message: "unauthorized"}})
 		return
 	}
-	if sid := caller.Identity.SessionID; sid != "" && p.revoked.Revoked(sid) {
+	id := caller.Identity
+	// Recorded before the revocation check: a revocation landing after
+	// the check finds this client to disconnect; one landing before it
+	// refuses the connect.
+	track := p.sessions != nil && id.SessionID != "" && req.Client != ""
+	if track {
+		p.sessions.Add(id.SessionID, id.Subject, req.Client, caller.ExpiresAt)
+	}
+	if id.SessionID != "" && p.revoked.Revoked(id.SessionID) {
+		if track {
+			p.sessions.remove(id.SessionID, req.Client)
+		}
 		p.deny(r, "connect", errors.New("session revoked"))
 		p.write(w, answer{Error: &protoError{Code: codeUnauthorized, Message: "unauthorized"}})
 		return
 	}
-	p.metrics.Decision("centrifugo", "allow")
-	id := caller.Identity
 	info := append(appendString([]byte(`{"name":`), id.Name), '}')
 	res := connectResult{
 		User: id.Subject, ExpireAt: p.expireAt(caller.ExpiresAt), Info: info,
@@ -178,9 +187,7 @@ func (p *Proxy) connect(w http.ResponseWriter, r *http.Request, req request, cli
 	if p.cfg.ServerSideChannels {
 		res.Channels = literalChannels(caller.Grants)
 	}
-	if p.sessions != nil && id.SessionID != "" && req.Client != "" {
-		p.sessions.Add(id.SessionID, id.Subject, req.Client, caller.ExpiresAt)
-	}
+	p.metrics.Decision("centrifugo", "allow")
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_, _ = w.Write(appendConnect(make([]byte, 0, 512), res))
 }
