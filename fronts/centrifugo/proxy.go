@@ -1,15 +1,16 @@
 package centrifugo
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gatehouse/authn"
@@ -118,11 +119,14 @@ func (p *Proxy) wrap(name string, h func(http.ResponseWriter, *http.Request, req
 				return
 			}
 		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
+		buf := bodyPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		defer putBody(buf)
+		if _, err := buf.ReadFrom(r.Body); err != nil {
 			httpx.WriteBodyError(w, err)
 			return
 		}
+		body := buf.Bytes()
 		var req request
 		// Connect data of another shape than an object is not ours to
 		// judge: a type mismatch there still decodes the rest.
@@ -135,6 +139,17 @@ func (p *Proxy) wrap(name string, h func(http.ResponseWriter, *http.Request, req
 			return
 		}
 		h(w, r, req, clientIP)
+	}
+}
+
+// bodyPool holds request body buffers: every proxy request is read whole,
+// and decoding copies what it keeps, so a buffer is reused once the
+// handler returns.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putBody(b *bytes.Buffer) {
+	if b.Cap() <= 2*httpx.MaxBodyBytes {
+		bodyPool.Put(b)
 	}
 }
 
