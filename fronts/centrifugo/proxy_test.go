@@ -122,3 +122,75 @@ func TestConnectRefusals(t *testing.T) {
 		t.Errorf("malformed Authorization: %d %v", code, out)
 	}
 }
+
+func TestRefreshSubRefreshAndServerSideChannels(t *testing.T) {
+	r, h := rig(t, centrifugo.Config{Anonymous: true, ServerSideChannels: true, RefreshEvery: time.Minute, AnonymousTTL: 2 * time.Minute})
+	tok := r.Mint(t, ada, time.Hour)
+	_, out := post(t, h, "/webhooks/centrifugo/connect", `{"client":"c1","data":{"token":"`+tok+`"}}`)
+	res, _ := out["result"].(map[string]any)
+	if res == nil {
+		t.Fatalf("connect: %v", out)
+	}
+	// expire_at is RefreshEvery away, not the token's end an hour off.
+	if got := int64(res["expire_at"].(float64)); got != r.Now.Add(time.Minute).Unix() {
+		t.Errorf("expire_at %d, want now+1m", got)
+	}
+	// Literal granted channels only: chat:* is a pattern.
+	if ch, _ := json.Marshal(res["channels"]); string(ch) != "null" {
+		t.Errorf("channels %s, want none (chat:* is a pattern)", ch)
+	}
+	if _, ok := res["info"].(map[string]any)["name"]; !ok {
+		t.Errorf("info without name: %v", res["info"])
+	}
+	meta, _ := json.Marshal(res["meta"])
+	ask := func(kind, channel string) map[string]any {
+		_, out := post(t, h, "/webhooks/centrifugo/"+kind, `{"client":"c1","user":"ada","channel":"`+channel+`","meta":`+string(meta)+`}`)
+		return out
+	}
+	result := func(out map[string]any) map[string]any { m, _ := out["result"].(map[string]any); return m }
+	if res := result(ask("sub_refresh", "chat:room")); res == nil || res["expired"] == true || res["expire_at"] == nil {
+		t.Errorf("sub_refresh chat:room: %v", res)
+	}
+	if res := result(ask("sub_refresh", "admin:x")); res == nil || res["expired"] != true {
+		t.Errorf("sub_refresh of an ungranted channel: %v", res)
+	}
+	// Past the token's end: refresh expires it, publish disconnects.
+	r.Now = r.Now.Add(time.Hour + time.Second)
+	if res := result(ask("refresh", "")); res == nil || res["expired"] != true {
+		t.Errorf("refresh past the end: %v", res)
+	}
+	if out := ask("publish", "chat:room"); out["disconnect"] == nil {
+		t.Errorf("publish past the end: %v", out)
+	}
+
+	// Anonymous: no session to end, extended by the anonymous lifetime on
+	// every refresh.
+	_, out = post(t, h, "/webhooks/centrifugo/connect", `{"client":"c2","data":"not an object"}`)
+	res, _ = out["result"].(map[string]any)
+	if res == nil || res["user"] == "" {
+		t.Fatalf("anonymous connect: %v", out)
+	}
+	anonMeta, _ := json.Marshal(res["meta"])
+	r.Now = r.Now.Add(10 * time.Minute)
+	_, out = post(t, h, "/webhooks/centrifugo/refresh", `{"client":"c2","user":`+string(mustJSON(res["user"]))+`,"meta":`+string(anonMeta)+`}`)
+	if got := result(out); got == nil || int64(got["expire_at"].(float64)) != r.Now.Add(2*time.Minute).Unix() {
+		t.Errorf("anonymous refresh: %v", out)
+	}
+}
+
+func TestDisabledIs404(t *testing.T) {
+	r := authntest.New(t, authntest.Config{})
+	p, err := centrifugo.New(centrifugo.Config{}, r.Resolver, r.Revocations, nil, nopMetrics{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := httpx.Mux(p.Routes(), func(*http.Request) string { return "192.0.2.1" })
+	if code, _ := post(t, h, "/webhooks/centrifugo/connect", `{}`); code != http.StatusNotFound {
+		t.Errorf("disabled: %d", code)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
