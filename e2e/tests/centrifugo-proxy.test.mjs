@@ -145,8 +145,13 @@ test('centrifugo proxy: token, cookie and anonymous connects; the policy decides
   });
 
   await t.test('a proxy request without the shared header is refused', async () => {
-    const res = await fetch(`${gh.url}/webhooks/centrifugo/connect`, { method: 'POST', body: '{"client":"x"}', headers: { 'content-type': 'application/json' } });
-    assert.equal(res.status, 401);
+    const ask = (headers) => fetch(`${gh.url}/webhooks/centrifugo/connect`, { method: 'POST', body: '{"client":"x"}', headers: { 'content-type': 'application/json', ...headers } });
+    assert.equal((await ask({})).status, 401);
+    assert.equal((await ask({ 'X-Centrifugo-Proxy-Key': PROXY_SECRET.slice(0, -1) + 'X' })).status, 401, 'a near miss is refused');
+    assert.equal((await ask({ 'X-Centrifugo-Proxy-Key': PROXY_SECRET + 'X' })).status, 401, 'a longer value is refused');
+    const ok = await ask({ 'X-Centrifugo-Proxy-Key': PROXY_SECRET });
+    assert.equal(ok.status, 200);
+    assert.ok((await ok.json()).result.user, 'with the header: an anonymous identity');
   });
 
   await t.test('logout ends live Centrifugo connections within 1 s, and the cookie is refused after', async () => {
