@@ -7,6 +7,7 @@
 // docs/centrifugo.md's (e2e/configs/centrifugo-proxy.json).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,10 @@ import { devLogin, logout, sessionToken } from '../lib/devidp.mjs';
 import { freePort } from '../lib/free-port.mjs';
 import { startGatehouse } from '../lib/gatehouse.mjs';
 import { launchBrowser } from '../lib/browser.mjs';
-import { poll } from '../lib/wait.mjs';
+import { startRedis } from '../lib/redis.mjs';
+import { startOidcProvider } from '../lib/oidc.mjs';
+import { makeTempDir } from '../lib/proc.mjs';
+import { CookieJar, location } from '../lib/http.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PROXY_SECRET = 'e2e-proxy-secret-0123456789';
@@ -56,10 +60,15 @@ async function rig(t, opts) {
     t, port: ghPort, publicUrl: true, config: gatehouseConfig(opts),
     env: { CENTRIFUGO_PROXY_SECRET: PROXY_SECRET, CENTRIFUGO_API_URL: `http://127.0.0.1:${cfPort}/api`, CENTRIFUGO_API_KEY: API_KEY },
   });
+  const cf = await startCentrifugo({ t, config: centrifugoConfig(ghURL), port: cfPort });
+  return { gh, cf };
+}
+
+/** centrifugoConfig is docs/centrifugo.md's Centrifugo config, pointed at ghURL. */
+function centrifugoConfig(ghURL) {
   const raw = fs.readFileSync(path.join(here, '..', 'configs', 'centrifugo-proxy.json'), 'utf8')
     .replaceAll('GATEHOUSE_URL', ghURL).replaceAll('PROXY_SECRET', PROXY_SECRET).replaceAll('CENTRIFUGO_API_KEY', API_KEY);
-  const cf = await startCentrifugo({ t, config: JSON.parse(raw), port: cfPort });
-  return { gh, cf };
+  return JSON.parse(raw);
 }
 
 /** wsWith is a WebSocket class sending headers on the handshake (a browser's cookie). */
@@ -216,4 +225,49 @@ test('centrifugo proxy in Chromium: a page on Gatehouse\'s site connects to Cent
   }, cf.ws);
   assert.equal(result.ok, true);
   assert.ok(result.client);
+});
+
+test('two nodes on Redis: a logout on node B ends, within 1 s, the Centrifugo connection node A let in', async (t) => {
+  const redis = await startRedis({ t });
+  const [portA, portB, cfPort] = [await freePort(), await freePort(), await freePort()];
+  const publicURL = `http://127.0.0.1:${portA}`;
+  const idp = await startOidcProvider({ t, redirectUris: [`${publicURL}/auth/callback`] });
+  const key = () => crypto.randomBytes(32).toString('base64');
+  // docs/centrifugo.md's Gatehouse config, plus what two nodes share: the
+  // public URL, signing keys, session keys and Redis.
+  const config = gatehouseConfig() + `
+server: {public_url: "${publicURL}"}
+keys: {dir: "${makeTempDir('gatehouse-e2e-cf-keys-')}"}
+oidc:
+  providers:
+    - {name: op, issuer: "${idp.issuer}", client_id: "${idp.client.client_id}", client_secret: "${idp.client.client_secret}", insecure_allow_http: true}
+  session: {hash_keys: ["${key()}"], block_keys: ["${key()}"]}
+realtime: {backplane: redis, redis: {url: "${redis.url}"}}
+`;
+  const env = { CENTRIFUGO_PROXY_SECRET: PROXY_SECRET, CENTRIFUGO_API_URL: `http://127.0.0.1:${cfPort}/api`, CENTRIFUGO_API_KEY: API_KEY };
+  // One at a time: the first node generates the signing keys the other loads.
+  const a = await startGatehouse({ t, args: ['serve'], port: portA, config, env });
+  const b = await startGatehouse({ t, args: ['serve'], port: portB, config, env });
+  // Centrifugo asks node A only.
+  const cf = await startCentrifugo({ t, config: centrifugoConfig(a.url), port: cfPort });
+
+  const jar = new CookieJar();
+  const res = await jar.fetch(`${a.url}/auth/login?provider=op&return_to=/`);
+  assert.equal(res.status, 302);
+  assert.equal((await jar.fetch(await idp.login(location(res, a.url), 'ada'))).status, 302, 'callback sets the session');
+  const cookie = jar.header(a.url);
+  const { client, connected } = await connect(t, cf, { headers: { Cookie: cookie } });
+  assert.ok(connected, 'connected through node A with the session cookie');
+  assert.ok((await subscribe(client, 'chat:room')).subscribed);
+
+  const gone = firstOf([[client, 'disconnected', 'gone']], 1000);
+  const out = await fetch(`${b.url}/auth/logout`, {
+    method: 'POST', redirect: 'manual',
+    headers: { cookie, origin: publicURL, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ return_to: '/' }),
+  });
+  assert.ok(out.status >= 300 && out.status < 400, `logout on node B: ${out.status}`);
+  assert.equal((await gone).gone.code, 4501, 'node A disconnected it through the server API');
+  assert.ok((await connect(t, cf, { headers: { Cookie: cookie } })).disconnected, 'the logged-out cookie is refused');
+  for (const gh of [a, b]) assert.doesNotMatch(gh.output(), /panic/);
 });
