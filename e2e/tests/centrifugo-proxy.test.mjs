@@ -3,7 +3,8 @@
 // connect by token, by session cookie, anonymously; refused when the
 // credential is bad or logged out; subscribe and publish decided by the
 // policy; a logout ends live Centrifugo connections within 1 s (server
-// API), and without the API at the next refresh. The configurations are
+// API), also when the logout reaches another node of a Redis-backed pair,
+// and without the API at the next refresh. The configurations are
 // docs/centrifugo.md's (e2e/configs/centrifugo-proxy.json).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
