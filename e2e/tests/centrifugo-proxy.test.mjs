@@ -24,6 +24,7 @@ import { startRedis } from '../lib/redis.mjs';
 import { startOidcProvider } from '../lib/oidc.mjs';
 import { makeTempDir } from '../lib/proc.mjs';
 import { CookieJar, location } from '../lib/http.mjs';
+import { withTimeout } from '../lib/wait.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PROXY_SECRET = 'e2e-proxy-secret-0123456789';
@@ -35,6 +36,7 @@ centrifugo:
   enabled: true
   proxy_header: {name: X-Centrifugo-Proxy-Key, value: "\${CENTRIFUGO_PROXY_SECRET}"}
 ${api ? '  api: {url: "${CENTRIFUGO_API_URL}", key: "${CENTRIFUGO_API_KEY}"}\n' : ''}  refresh_interval: 2s
+  server_side_channels: true
 issuers:
   - name: svc
     issuer: https://svc.example/
@@ -47,7 +49,7 @@ policy:
   anonymous: {subscribe: ["public:*"]}
   rules:
     - when: {authenticated: true}
-      subscribe: ["public:*", "chat:*"]
+      subscribe: ["public:*", "chat:*", "personal:{sub}"]
       publish: ["chat:*"]
 `;
 }
@@ -96,6 +98,23 @@ async function connect(t, cf, { data, headers } = {}) {
   return { client, ...(await outcome) };
 }
 
+/**
+ * connectServerSide connects and resolves with the channels the connect
+ * reply subscribed server-side. centrifuge-js emits 'connected' and then, in
+ * the same call, one 'subscribed' per server-side subscription: by the next
+ * turn of the event loop all of them have been seen.
+ */
+async function connectServerSide(t, cf, data) {
+  const client = new Centrifuge(cf.ws, { websocket: WS, data, maxReconnectDelay: 100000, minReconnectDelay: 100000 });
+  t.after(() => client.disconnect());
+  const serverSide = [];
+  client.on('subscribed', (ctx) => serverSide.push(ctx.channel));
+  const ready = new Promise((resolve) => client.once('connected', () => setImmediate(resolve)));
+  client.connect();
+  await withTimeout(ready, 10000, 'connected');
+  return { client, serverSide };
+}
+
 async function subscribe(client, channel) {
   const sub = client.newSubscription(channel);
   const outcome = firstOf([[sub, 'subscribed', 'subscribed'], [sub, 'unsubscribed', 'refused'], [sub, 'error', 'refused']]);
@@ -122,12 +141,28 @@ test('centrifugo proxy: token, cookie and anonymous connects; the policy decides
     await assert.rejects(pub.sub.publish({ spam: true }), (e) => e.code === 103, 'publish on public:* refused by the policy');
   });
 
+  await t.test('server-side subscription to exactly the literal channel the policy grants', async () => {
+    const token = await sessionToken(gh, 'hana');
+    const { client, serverSide } = await connectServerSide(t, cf, { token });
+    assert.equal(serverSide.length, 1, `server-side: ${serverSide} (chat:* and public:* are patterns)`);
+    const [channel] = serverSide;
+    assert.match(channel, /^personal:./, 'personal:{sub} subscribed by the server');
+    const got = firstOf([[client, 'publication', 'pub']]);
+    assert.equal((await cf.api('publish', { channel, data: { to: 'hana' } })).status, 200);
+    const { pub } = await got;
+    assert.equal(pub.channel, channel);
+    assert.deepEqual(pub.data, { to: 'hana' });
+    // Nobody subscribes there by asking, not even another logged-in user.
+    const other = (await connect(t, cf, { data: { token: await sessionToken(gh, 'ivan') } })).client;
+    assert.ok((await subscribe(other, channel)).refused, `another user asking for ${channel}`);
+  });
+
   await t.test('connect with a trusted issuer\'s token; its permissions decide', async () => {
     const token = jwt.sign({ permissions: ['realtime:subscriber:read:topic:chat:ops'] }, 'e2e-service-hs256-secret-0123456789abcdef',
       { algorithm: 'HS256', issuer: 'https://svc.example/', audience: 'centrifugo', subject: 'svc-1', expiresIn: '5m' });
-    const { client, connected } = await connect(t, cf, { data: { token } });
-    assert.ok(connected);
-    assert.ok((await subscribe(client, 'chat:ops')).subscribed);
+    // chat:ops, a literal, comes as a server-side subscription.
+    const { serverSide } = await connectServerSide(t, cf, { token });
+    assert.deepEqual(serverSide, ['chat:ops']);
     const other = (await connect(t, cf, { data: { token } })).client;
     assert.ok((await subscribe(other, 'chat:room')).refused, 'not in the token\'s permissions');
   });
