@@ -30,13 +30,15 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const PROXY_SECRET = 'e2e-proxy-secret-0123456789';
 const API_KEY = 'e2e-centrifugo-api-key-0123456789';
 
+/**
+ * gatehouseConfig is docs/centrifugo.md's Gatehouse config
+ * (e2e/configs/gatehouse-centrifugo.yaml), without its `api` line when api
+ * is false, plus a trusted issuer for the trusted-issuer case.
+ */
 function gatehouseConfig({ api = true } = {}) {
-  return `
-centrifugo:
-  enabled: true
-  proxy_header: {name: X-Centrifugo-Proxy-Key, value: "\${CENTRIFUGO_PROXY_SECRET}"}
-${api ? '  api: {url: "${CENTRIFUGO_API_URL}", key: "${CENTRIFUGO_API_KEY}"}\n' : ''}  refresh_interval: 2s
-  server_side_channels: true
+  let yaml = fs.readFileSync(path.join(here, '..', 'configs', 'gatehouse-centrifugo.yaml'), 'utf8');
+  if (!api) yaml = yaml.split('\n').filter((l) => !l.startsWith('  api:')).join('\n');
+  return yaml + `
 issuers:
   - name: svc
     issuer: https://svc.example/
@@ -45,12 +47,6 @@ issuers:
     audience: centrifugo
     grants: token
     fronts: [centrifugo]
-policy:
-  anonymous: {subscribe: ["public:*"]}
-  rules:
-    - when: {authenticated: true}
-      subscribe: ["public:*", "chat:*", "personal:{sub}"]
-      publish: ["chat:*"]
 `;
 }
 
