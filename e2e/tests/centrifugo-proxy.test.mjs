@@ -303,3 +303,12 @@ realtime: {backplane: redis, redis: {url: "${redis.url}"}}
   assert.ok((await connect(t, cf, { headers: { Cookie: cookie } })).disconnected, 'the logged-out cookie is refused');
   for (const gh of [a, b]) assert.doesNotMatch(gh.output(), /panic/);
 });
+
+test('docs/centrifugo.md shows exactly the configs this file runs', () => {
+  const doc = fs.readFileSync(path.join(here, '..', '..', 'docs', 'centrifugo.md'), 'utf8');
+  const blocks = [...doc.matchAll(/```(yaml|json)\n([\s\S]*?)```/g)].map((m) => m[2]);
+  for (const file of ['gatehouse-centrifugo.yaml', 'centrifugo-proxy.json']) {
+    const want = fs.readFileSync(path.join(here, '..', 'configs', file), 'utf8');
+    assert.ok(blocks.includes(want), `docs/centrifugo.md has a block equal to e2e/configs/${file}`);
+  }
+});
