@@ -27,6 +27,7 @@ import (
 type redisServer struct {
 	port int
 	dir  string
+	args []string // beyond port, address and persistence
 	cmd  *exec.Cmd
 	done chan struct{}
 }
@@ -44,6 +45,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	if sharedCluster != nil {
+		sharedCluster.stop()
+	}
 	if sharedServer != nil {
 		sharedServer.stop()
 		_ = os.RemoveAll(sharedServer.dir)
@@ -102,8 +106,9 @@ func (s *redisServer) start() error {
 		}
 		s.port = p
 	}
-	cmd := exec.Command("redis-server", "--port", fmt.Sprint(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--loglevel", "notice")
+	args := append([]string{"--port", fmt.Sprint(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir, "--loglevel", "notice"}, s.args...)
+	cmd := exec.Command("redis-server", args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
