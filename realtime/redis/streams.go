@@ -96,7 +96,7 @@ type streams struct {
 
 // reader reads some of the node's streams on one connection.
 type reader struct {
-	set    func() []*streamState                         // what each XREAD reads
+	set    func() []*streamState                          // what each XREAD reads
 	server func(context.Context) (*goredis.Client, error) // where those streams are
 	up     *upFlag
 	cancel context.CancelFunc // stops a shard's reader
