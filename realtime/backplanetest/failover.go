@@ -101,6 +101,7 @@ func RunFailover(t *testing.T, newNodes FailoverNodes) {
 		}
 		return n
 	}
+	refusedArrived := 0
 	for missing() > 0 {
 		env := got.Next(t)
 		if env.Kind == realtime.KindResync {
@@ -118,10 +119,13 @@ func RunFailover(t *testing.T, newNodes FailoverNodes) {
 		}
 		last = i
 		if !accepted[i] {
-			t.Logf("event %d arrived though its publish was refused", i)
+			refusedArrived++
 		}
 	}
-	t.Logf("%d accepted and delivered once, in order; %d refused during the failover", len(order), refused)
+	// A refused publish (its replicas did not acknowledge it in time) is
+	// not undone: it may arrive.
+	t.Logf("%d accepted and delivered once, in order; %d refused during the failover, %d of which arrived anyway",
+		len(order), refused, refusedArrived)
 	if refused == 0 {
 		// Not a failure of the backplane, but the failover did not
 		// happen while events flowed, so the test proved less.

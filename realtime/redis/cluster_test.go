@@ -306,6 +306,7 @@ func TestKeyPrefixWithBraceRefused(t *testing.T) {
 // does not resync. A publish refused because no replica acknowledged it in
 // time may still arrive: refused means not guaranteed, not undone.
 func TestClusterPrimaryFailover(t *testing.T) {
+	t.Parallel() // its own servers; most of its time is failure detection
 	c := ownCluster(t, 3, 1)
 	nodes := func(failover func(ctx context.Context, primary *redisServer) error) backplanetest.FailoverNodes {
 		return func(t *testing.T) (realtime.Backplane, realtime.Backplane, func(context.Context) error) {
