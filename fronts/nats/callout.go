@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
@@ -79,12 +80,15 @@ type Callout struct {
 	nc      *natsgo.Conn
 
 	// With a system user: the system account connection, the connections
-	// each session opened through this node, and done (closed by Close).
-	sys       *natsgo.Conn
-	conns     *conns
-	done      chan struct{}
-	stopWatch func()
-	fullOnce  sync.Once
+	// each session opened through this node, the kicks in flight, and done
+	// (closed by Close).
+	sys           *natsgo.Conn
+	conns         *conns
+	kicks         atomic.Int64
+	done          chan struct{}
+	stopWatch     func()
+	fullOnce      sync.Once
+	kicksFullOnce sync.Once
 
 	dropOnce sync.Map // pattern -> struct{}: unmappable grants are logged once
 }
@@ -251,6 +255,7 @@ func (c *Callout) handle(msg *natsgo.Msg) {
 	}
 	if err := msg.Respond(body); err != nil {
 		c.log.Warn("nats callout: respond", "err", err)
+		c.untrack(req)
 	}
 }
 

@@ -180,3 +180,24 @@ func TestTrackRacesRevocation(t *testing.T) {
 		t.Fatalf("untrackable server id recorded: %v", err)
 	}
 }
+
+// With maxKicks already in flight, a revocation still forgets the
+// session's connections but starts no more kicks: those end at their
+// expiry, and the goroutines waiting on a slow or absent NATS stay bounded.
+func TestRevokedBoundsKicksInFlight(t *testing.T) {
+	r, c := calloutRig(t)
+	g := grant{sid: "sid-ada", until: r.Now.Add(time.Minute)}
+	for cid := range uint64(3) {
+		if err := c.track(request(t, jwt.ConnectOptions{}, cid), g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.kicks.Store(maxKicks)
+	c.Revoked("sid-ada")
+	if n := c.kicks.Load(); n != maxKicks {
+		t.Fatalf("kicks in flight = %d, want %d", n, maxKicks)
+	}
+	if c.conns.len() != 0 {
+		t.Fatal("the revoked session's connections stayed recorded")
+	}
+}

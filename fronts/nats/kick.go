@@ -27,6 +27,10 @@ const (
 	kickFirstWait = 100 * time.Millisecond
 	kickMaxWait   = 5 * time.Second
 	kickTimeout   = 2 * time.Second
+	// maxKicks bounds the kicks in flight (each a goroutine retrying while
+	// its connection's JWT lasts); past it a revoked session's connection
+	// ends at its expiry (at most tokens.ttl) instead.
+	maxKicks = maxConns
 )
 
 // errKickGone means the server no longer has the connection: nothing to do.
@@ -41,10 +45,20 @@ func trackable(sid, server string) bool {
 
 // Revoked ends the NATS connections session sid opened through this node
 // (a revocation.Watcher callback: it returns at once, the kick requests run
-// in the background).
+// in the background, at most maxKicks at a time).
 func (c *Callout) Revoked(sid string) {
 	for _, ref := range c.conns.take(sid) {
-		go c.kick(ref)
+		if c.kicks.Add(1) > maxKicks {
+			c.kicks.Add(-1)
+			c.kicksFullOnce.Do(func() {
+				c.log.Warn("nats callout: too many kicks in flight; a revoked session's connection ends at its expiry instead", "max", maxKicks)
+			})
+			continue
+		}
+		go func() {
+			defer c.kicks.Add(-1)
+			c.kick(ref)
+		}()
 	}
 }
 
