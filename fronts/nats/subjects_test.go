@@ -118,3 +118,20 @@ func splitDots(s string) []string {
 	}
 	return out
 }
+
+// FuzzSubjectsNeverWiden: whatever the pattern, the subject it maps to
+// matches no valid subject the policy pattern does not.
+func FuzzSubjectsNeverWiden(f *testing.F) {
+	for _, s := range [][2]string{{"chat.*", "chat.a.b"}, {"orders.*.created", "orders.1.created"}, {"*", "x"}, {"a*", "ab"}, {"x.>", "x.y"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		subs, dropped := Subjects([]string{pattern})
+		if len(subs)+len(dropped) != 1 {
+			t.Fatalf("%q: %v and %v", pattern, subs, dropped)
+		}
+		if len(subs) == 1 && validSubject(name) && natsMatch(subs[0], name) && !policy.Match(pattern, name) {
+			t.Fatalf("%q → %q matches %q, which the policy pattern does not", pattern, subs[0], name)
+		}
+	})
+}
