@@ -166,6 +166,11 @@ func connect(url, user, password, name string, log *slog.Logger) (*natsgo.Conn, 
 			log.Warn("nats: disconnected", "conn", name, "err", err)
 		}),
 		natsgo.ReconnectHandler(func(*natsgo.Conn) { log.Info("nats: reconnected", "conn", name) }),
+		// Asynchronous errors, e.g. a permissions violation when the
+		// server's permissions for this user leave out a subject we use.
+		natsgo.ErrorHandler(func(_ *natsgo.Conn, _ *natsgo.Subscription, err error) {
+			log.Error("nats: asynchronous error", "conn", name, "err", err)
+		}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("nats: connect (%s): %w", name, err)
