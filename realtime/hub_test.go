@@ -3,6 +3,8 @@ package realtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -378,6 +380,48 @@ func TestNewConnIDIsSocketID(t *testing.T) {
 		}
 		if dot != 1 {
 			t.Fatalf("bad id %q", id)
+		}
+	}
+}
+
+// A fan-out large enough to be shared by several goroutines still delivers
+// each event once to every subscriber but the excepted one, encodes it once
+// per codec, and finishes before the next event's fan-out: every socket
+// sees the publisher's order.
+func TestLargeFanOutSharedByGoroutines(t *testing.T) {
+	prev := runtime.GOMAXPROCS(4)
+	defer runtime.GOMAXPROCS(prev)
+	hubs := cluster(t, 1, realtime.Config{Limits: realtime.Limits{MaxConnections: 10000}})
+	var encodes atomic.Int32
+	codec := realtime.NewCodec("test", func(ev *realtime.Event) []byte {
+		encodes.Add(1)
+		return []byte(ev.Data)
+	})
+	const subscribers, events = 2000, 20
+	conns := make([]*testConn, subscribers)
+	for i := range conns {
+		conns[i] = backplanetest.NewConn(fmt.Sprintf("%d.%d", i, i), codec)
+		join(t, hubs[0], conns[i], "app", "chat")
+	}
+	for e := 0; e < events; e++ {
+		if err := hubs[0].Publish(context.Background(), realtime.Message{App: "app", Channel: "chat", Name: "ev",
+			Data: fmt.Sprint(e), Except: conns[7].Name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := encodes.Load(); n != events {
+		t.Fatalf("%d encodes for %d events", n, events)
+	}
+	for i, c := range conns {
+		if i == 7 {
+			c.None(t)
+			continue
+		}
+		for e := 0; e < events; e++ {
+			c.Next(t)
+			if got := <-c.Frames; got != fmt.Sprint(e) {
+				t.Fatalf("socket %d: event %d carries %q (lost, repeated or reordered)", i, e, got)
+			}
 		}
 	}
 }

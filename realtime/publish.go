@@ -3,6 +3,9 @@ package realtime
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
+
 	"gatehouse/pusherproto"
 )
 
@@ -90,15 +93,57 @@ func (h *Hub) resyncLocal(key ChannelKey) {
 func (h *Hub) fanout(ev *Event, except string) {
 	key := ChannelKey{ev.App, ev.Channel}
 	h.mu.RLock()
+	defer h.mu.RUnlock()
 	subs := h.channels[key]
-	n := 0
-	for id, c := range subs {
-		if id == except {
-			continue
+	workers := min(runtime.GOMAXPROCS(0), len(subs)/fanoutShare)
+	if workers <= 1 {
+		n := 0
+		for id, c := range subs {
+			if id == except {
+				continue
+			}
+			c.Deliver(ev)
+			n++
 		}
-		c.Deliver(ev)
-		n++
+		h.delivered.Add(uint64(n))
+		return
 	}
-	h.mu.RUnlock()
-	h.delivered.Add(uint64(n))
+	// A large fan-out is shared by as many goroutines as the process may
+	// run at once: the writes (one system call per socket) are the cost,
+	// and they are independent. It still ends before the next envelope's
+	// fan-out starts, so every socket sees one order.
+	list := fanoutLists.Get().(*[]Conn)
+	conns := (*list)[:0]
+	for id, c := range subs {
+		if id != except {
+			conns = append(conns, c)
+		}
+	}
+	var wg sync.WaitGroup
+	share := (len(conns) + workers - 1) / workers
+	for lo := share; lo < len(conns); lo += share {
+		part := conns[lo:min(lo+share, len(conns))]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, c := range part {
+				c.Deliver(ev)
+			}
+		}()
+	}
+	for _, c := range conns[:min(share, len(conns))] {
+		c.Deliver(ev)
+	}
+	wg.Wait()
+	h.delivered.Add(uint64(len(conns)))
+	clear(conns)
+	*list = conns[:0]
+	fanoutLists.Put(list)
 }
+
+// fanoutShare is the fewest sockets worth a goroutine of their own in a
+// fan-out (a goroutine costs about as much as a few writes).
+const fanoutShare = 256
+
+// fanoutLists recycles the connection lists of parallel fan-outs.
+var fanoutLists = sync.Pool{New: func() any { s := make([]Conn, 0, 1024); return &s }}
