@@ -173,8 +173,9 @@ func (s *Server) sweep() {
 			list = append(list, ss)
 		}
 		s.mu.Unlock()
-		for _, ss := range list {
+		for i, ss := range list {
 			ss.checkActivity(now)
+			realtime.YieldEvery(i)
 		}
 	}
 }

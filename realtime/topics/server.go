@@ -157,8 +157,9 @@ func (s *Server) sweep() {
 		case <-s.stop:
 			return
 		case now := <-t.C:
-			for _, ss := range s.list() {
+			for i, ss := range s.list() {
 				ss.checkActivity(now)
+				realtime.YieldEvery(i)
 			}
 		}
 	}
