@@ -12,8 +12,9 @@ import (
 )
 
 // TrustedIssuer is an issuer whose tokens Gatehouse accepts without having
-// minted them (SPEC §11). The key source is one of key, secret, jwks_url;
-// with none of them the JWKS is found through the issuer's discovery.
+// minted them (docs/trusted-issuers.md). The key source is one of key,
+// secret, jwks_url; with none of them the JWKS is found through the
+// issuer's discovery.
 type TrustedIssuer struct {
 	Name              string        `yaml:"name"`
 	Issuer            StringList    `yaml:"issuer"`
