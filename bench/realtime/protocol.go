@@ -12,6 +12,9 @@ const (
 	// ProtocolPusher is Pusher protocol 7 (Gatehouse, soketi): sockets on
 	// /app/{key}, events through the signed HTTP API.
 	ProtocolPusher = "pusher"
+	// ProtocolCentrifugo is Centrifugo's JSON protocol (v2): anonymous
+	// sockets on /connection/websocket, events through /api/publish.
+	ProtocolCentrifugo = "centrifugo"
 )
 
 // wire is what differs between the protocols the client speaks; the
@@ -37,6 +40,11 @@ func newWire(cfg Config) (wire, error) {
 	switch cfg.Protocol {
 	case ProtocolPusher:
 		return newPusherWire(cfg), nil
+	case ProtocolCentrifugo:
+		if cfg.APIKey == "" {
+			return nil, fmt.Errorf("rtbench: protocol %s needs Config.APIKey", cfg.Protocol)
+		}
+		return newCentrifugoWire(cfg), nil
 	}
-	return nil, fmt.Errorf("rtbench: unknown protocol %q", cfg.Protocol)
+	return nil, fmt.Errorf("rtbench: unknown protocol %q (want %s or %s)", cfg.Protocol, ProtocolPusher, ProtocolCentrifugo)
 }

@@ -20,19 +20,22 @@ const FanChannel = "public-bench-fan"
 
 // Config is one measurement of one server.
 type Config struct {
-	// Name labels the result ("gatehouse", "soketi").
+	// Name labels the result ("gatehouse", "soketi", "centrifugo").
 	Name string
-	// Protocol is the wire protocol: ProtocolPusher (the default).
+	// Protocol is the wire protocol: ProtocolPusher (the default) or
+	// ProtocolCentrifugo.
 	Protocol string
 	// PID is the server's process, whose RSS and CPU time are read.
 	PID int
 	// WSURL is the WebSocket base, e.g. ws://127.0.0.1:6001 (the client adds
-	// the protocol's path, /app/{key}?protocol=7...).
+	// the protocol's path: /app/{key}?protocol=7... or /connection/websocket).
 	WSURL string
 	// APIURL is the HTTP API base, e.g. http://127.0.0.1:6001.
 	APIURL string
 	// App is the app both sockets and API calls use (Pusher).
 	App App
+	// APIKey is the HTTP API key (Centrifugo's X-API-Key).
+	APIKey string
 	// Conns is how many sockets are opened and kept idle [10000].
 	Conns int
 	// Subscribers is how many of them join FanChannel [2000]; the others

@@ -61,3 +61,39 @@ func TestPusherText(t *testing.T) {
 		{name: "subscription succeeded", msg: `{"event":"pusher_internal:subscription_succeeded","channel":"public-bench-fan","data":"{}"}`},
 	})
 }
+
+func TestCentrifugoText(t *testing.T) {
+	w := newCentrifugoWire(Config{APIKey: "k"})
+	pub := func(seq int) string {
+		return `{"push":{"channel":"public-bench-fan","pub":{"data":"` + benchData(seq) + `"}}}`
+	}
+	runText(t, w, []textCase{
+		{name: "publication", msg: pub(3), delivered: 1, seqs: []int{3}},
+		{name: "publications batched in one message", msg: pub(3) + "\n" + pub(4) + "\n" + pub(5), delivered: 3, seqs: []int{3, 4, 5}},
+		{name: "ping", msg: `{}`, reply: `{}`},
+		{name: "ping batched between publications", msg: pub(1) + "\n{}\n" + pub(2), delivered: 2, seqs: []int{1, 2}, reply: `{}`},
+		{name: "publication with an offset before its data", msg: `{"push":{"channel":"public-bench-fan","pub":{"offset":9,"data":"` + benchData(8) + `"}}}`, delivered: 1, seqs: []int{8}},
+		{name: "publication of other data", msg: `{"push":{"channel":"public-bench-fan","pub":{"data":{"a":1}}}}`, delivered: 1},
+		{name: "join push", msg: `{"push":{"channel":"public-bench-fan","join":{"info":{"client":"c","data":"` + benchData(1) + `"}}}}`},
+		{name: "subscribe reply", msg: `{"id":2,"subscribe":{}}`},
+		{name: "trailing newline", msg: pub(6) + "\n", delivered: 1, seqs: []int{6}},
+	})
+}
+
+func TestCentrifugoAccepted(t *testing.T) {
+	w := newCentrifugoWire(Config{APIKey: "k"})
+	for _, tc := range []struct {
+		status int
+		body   string
+		ok     bool
+	}{
+		{200, `{"result":{}}`, true},
+		{200, `{"error":{"code":107,"message":"bad request"}}`, false},
+		{401, ``, false},
+		{200, `not json`, false},
+	} {
+		if err := w.accepted(tc.status, []byte(tc.body)); (err == nil) != tc.ok {
+			t.Errorf("accepted(%d, %s) = %v, want ok %v", tc.status, tc.body, err, tc.ok)
+		}
+	}
+}
