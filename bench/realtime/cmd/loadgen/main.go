@@ -48,11 +48,26 @@ func main() {
 	flag.DurationVar(&cfg.Settle, "settle", 3*time.Second, "wait before each RSS reading")
 	flag.DurationVar(&budget, "budget", 3*time.Minute, "give up after this long")
 	summary := flag.String("summary", "", "print a Markdown table of the results in this file (JSON lines) and exit")
+	check := flag.String("check", "", "compare -lead with its peers in the results in this file (JSON lines) and exit: 3 when it is behind on a figure of -led")
+	lead := flag.String("lead", "gatehouse", "with -check: the server that must not fall behind")
+	ledSpec := flag.String("led", "", "with -check: per peer, the figures -lead led it on, as peer:fig,fig (figures: rss, cpu, p50, p99)")
+	tolerance := flag.Float64("tolerance", 5, "with -check: how much worse than a peer, in percent, still counts as level")
 	flag.Parse()
 	if *summary != "" {
 		if err := summarize(*summary); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", err)
 			os.Exit(1)
+		}
+		return
+	}
+	if *check != "" {
+		behind, err := checkResults(*check, *lead, *ledSpec, *tolerance/100)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		if behind {
+			os.Exit(3)
 		}
 		return
 	}
@@ -111,6 +126,30 @@ func summarize(path string) error {
 	}
 	defer f.Close()
 	return rtbench.Summarize(f, os.Stdout)
+}
+
+// checkResults prints every comparison of rtbench.Check and reports
+// whether lead is behind on any.
+func checkResults(path, lead, ledSpec string, tolerance float64) (bool, error) {
+	led, err := rtbench.ParseLed(ledSpec)
+	if err != nil {
+		return false, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	verdicts, err := rtbench.Check(f, lead, led, tolerance)
+	if err != nil {
+		return false, err
+	}
+	behind := false
+	for _, v := range verdicts {
+		fmt.Println(v.Line)
+		behind = behind || v.Behind
+	}
+	return behind, nil
 }
 
 // waitListening waits until addr accepts TCP connections.
