@@ -149,6 +149,9 @@ func TestRunCentrifugo(t *testing.T) {
 	if res.LatencyDeliveries != 3*10 || res.CPUDeliveries != 12*10 || res.Dropped != 0 {
 		t.Fatalf("deliveries: latency %d, cpu %d, dropped %d", res.LatencyDeliveries, res.CPUDeliveries, res.Dropped)
 	}
+	if res.CPUMessages <= 0 || res.CPUMessages > res.CPUDeliveries {
+		t.Fatalf("%d messages carried %d deliveries", res.CPUMessages, res.CPUDeliveries)
+	}
 	if res.P99MS <= 0 || res.P50MS > res.P99MS || res.BaselineRSS <= 0 || res.CPUSeconds < 0 {
 		t.Fatalf("implausible result %+v", res)
 	}

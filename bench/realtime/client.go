@@ -26,6 +26,7 @@ var markData = []byte(`"data":"`)
 type fleet struct {
 	wire      wire
 	delivered atomic.Int64 // bench events received, all sockets
+	messages  atomic.Int64 // text messages received, all sockets
 	dropped   atomic.Int64 // sockets the server closed or lost
 	recording atomic.Bool  // record latencies of bench events now
 	firstDrop atomic.Value // string: why the first socket went away
@@ -131,6 +132,7 @@ func (c *client) handle(op ws.OpCode, p []byte, now time.Time) bool {
 	case ws.OpPing:
 		_ = c.write(ws.OpPong, append([]byte(nil), p...))
 	case ws.OpText:
+		c.f.messages.Add(1)
 		if reply := c.f.wire.text(c, p, now); reply != nil {
 			_ = c.writeText(reply)
 		}

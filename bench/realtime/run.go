@@ -122,6 +122,9 @@ type Result struct {
 	CPUSeconds       float64 `json:"cpu_seconds"`
 	CPUWallSeconds   float64 `json:"cpu_wall_seconds"`
 	CPUPerDeliveryUS float64 `json:"cpu_per_delivery_us"`
+	// CPUMessages is how many WebSocket text messages carried the
+	// CPUDeliveries: fewer when the server puts several events in one.
+	CPUMessages int64 `json:"cpu_messages"`
 	// ClientCPUPerDeliveryUS is this client's own cost per delivery: when it
 	// nears the server's, latency measures the client.
 	ClientCPUPerDeliveryUS float64 `json:"client_cpu_per_delivery_us"`
@@ -237,6 +240,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	self0, _ := CPU(os.Getpid())
 	t0 := time.Now()
 	base = f.delivered.Load()
+	msgs := f.messages.Load()
 	if err := pub.burst(ctx, f, cfg.CPUEvents, cfg.Window); err != nil {
 		return nil, fmt.Errorf("cpu: %w", err)
 	}
@@ -248,6 +252,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.CPUWallSeconds = time.Since(t0).Seconds()
 	r.CPUEvents = cfg.CPUEvents
 	r.CPUDeliveries = f.delivered.Load() - base
+	r.CPUMessages = f.messages.Load() - msgs
 	r.CPUSeconds = (cpu1 - cpu0).Seconds()
 	r.CPUPerDeliveryUS = r.CPUSeconds * 1e6 / float64(r.CPUDeliveries)
 	r.ClientCPUPerDeliveryUS = (self1 - self0).Seconds() * 1e6 / float64(r.CPUDeliveries)
