@@ -13,6 +13,16 @@ type NATS struct {
 	IssuerSeed string `yaml:"issuer_seed" redact:"true"`
 	XKeySeed   string `yaml:"xkey_seed" redact:"true"`
 	Account    string `yaml:"account"`
+	// System, when written, is a user of NATS's system account: Gatehouse
+	// then ends a logged-out session's NATS connections at once with the
+	// system account's kick request, instead of at their JWT's expiry.
+	System *NATSSystem `yaml:"system"`
+}
+
+// NATSSystem is the system-account user Gatehouse kicks connections with.
+type NATSSystem struct {
+	User     string `yaml:"user"`
+	Password string `yaml:"password" redact:"true"`
 }
 
 func (cfg *Config) validateNATS(c *checker) {
@@ -40,5 +50,13 @@ func (cfg *Config) validateNATS(c *checker) {
 	}
 	if n.Account == "" {
 		c.add("nats.account", "is required (the account users are placed in)")
+	}
+	if s := n.System; s != nil {
+		if s.User == "" {
+			c.add("nats.system.user", "is required (a user of the system account, listed in the auth_callout's auth_users)")
+		}
+		if s.User != "" && s.User == n.User {
+			c.add("nats.system.user", "must differ from nats.user (the callout user belongs to the auth_callout's account, not the system account)")
+		}
 	}
 }

@@ -9,6 +9,7 @@ func TestRedisShapes(t *testing.T) {
 	ok := []string{
 		"realtime: {backplane: redis, redis: {url: redis://127.0.0.1:6379/0}}",
 		"realtime: {backplane: redis, redis: {sentinel: {master_name: m, addrs: [127.0.0.1:26379]}, wait_replicas: 1}}",
+		"realtime: {backplane: redis, redis: {cluster: {addrs: [127.0.0.1:7000, '[::1]:7001'], password: p}, wait_replicas: 1}}",
 	}
 	for _, doc := range ok {
 		if _, err := Parse([]byte(doc), Dev, env(nil)); err != nil {
@@ -16,7 +17,10 @@ func TestRedisShapes(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct{ doc, want string }{
-		{"realtime: {backplane: redis, redis: {url: redis://a:1/0, sentinel: {master_name: m, addrs: [a:1]}}}", "realtime.redis (line 1): give url or sentinel, not both"},
+		{"realtime: {backplane: redis, redis: {url: redis://a:1/0, sentinel: {master_name: m, addrs: [a:1]}}}", "realtime.redis (line 1): give one of url, sentinel and cluster"},
+		{"realtime: {backplane: redis, redis: {sentinel: {master_name: m, addrs: [a:1]}, cluster: {addrs: [a:2]}}}", "realtime.redis (line 1): give one of url, sentinel and cluster"},
+		{"realtime: {backplane: redis, redis: {cluster: {}}}", "realtime.redis.cluster.addrs: at least one"},
+		{"realtime: {backplane: redis, redis: {cluster: {addrs: [a:1, nope]}}}", "realtime.redis.cluster.addrs[1] (line 1)"},
 		{"realtime: {backplane: redis, redis: {sentinel: {addrs: [a:1]}}}", "realtime.redis.sentinel.master_name: is required"},
 		{"realtime: {backplane: redis, redis: {sentinel: {master_name: m, addrs: [nope]}}}", "realtime.redis.sentinel.addrs[0] (line 1)"},
 		{"realtime: {backplane: redis, redis: {sentinel: {master_name: m}}}", "realtime.redis.sentinel.addrs: at least one"},

@@ -222,13 +222,16 @@ type Redis struct {
 	URL string `yaml:"url" redact:"url"`
 	// Sentinel finds the primary through Redis Sentinel instead of URL.
 	Sentinel *RedisSentinel `yaml:"sentinel"`
+	// Cluster spreads the keys over a Redis Cluster instead of URL.
+	Cluster *RedisCluster `yaml:"cluster"`
 	// Shards is how many streams carry channel events [16].
 	Shards int `yaml:"shards"`
 	// StreamLength is about how many events each stream keeps [10000]:
 	// the window within which a node resumes a lost connection.
 	StreamLength int64 `yaml:"stream_length"`
 	// WaitReplicas accepts a publish only once that many replicas hold it
-	// (WAIT) [0]; with Sentinel, 1 makes a failover lose no accepted event.
+	// (WAIT) [0]; with Sentinel or Cluster, 1 makes a failover lose no
+	// accepted event.
 	WaitReplicas int `yaml:"wait_replicas"`
 	// WaitTimeout bounds that wait [1s].
 	WaitTimeout time.Duration `yaml:"wait_timeout"`
@@ -244,6 +247,15 @@ type RedisSentinel struct {
 	SentinelPassword string   `yaml:"sentinel_password" redact:"true"`
 	DB               int      `yaml:"db"`
 	TLS              bool     `yaml:"tls"`
+}
+
+// RedisCluster names nodes of a Redis Cluster; the client learns the
+// others from them.
+type RedisCluster struct {
+	Addrs    []string `yaml:"addrs"`
+	Username string   `yaml:"username"`
+	Password string   `yaml:"password" redact:"true"`
+	TLS      bool     `yaml:"tls"`
 }
 
 // Limits bound the hosted realtime layer, per process.

@@ -29,6 +29,9 @@ func redisConfig(cfg config.Redis) redis.Config {
 		rc.Sentinel = &redis.Sentinel{MasterName: s.MasterName, Addrs: s.Addrs, Username: s.Username, Password: s.Password,
 			SentinelUsername: s.SentinelUsername, SentinelPassword: s.SentinelPassword, DB: s.DB, TLS: s.TLS}
 	}
+	if c := cfg.Cluster; c != nil {
+		rc.Cluster = &redis.Cluster{Addrs: c.Addrs, Username: c.Username, Password: c.Password, TLS: c.TLS}
+	}
 	return rc
 }
 
@@ -55,6 +58,9 @@ func sharedRedis(ctx context.Context, cfg config.Redis, p *parts) (redis.Config,
 func redisKeyError(cfg config.Redis, err error) error {
 	if cfg.Sentinel != nil {
 		return fmt.Errorf("realtime.redis.sentinel: %w", err)
+	}
+	if cfg.Cluster != nil {
+		return fmt.Errorf("realtime.redis.cluster: %w", err)
 	}
 	return fmt.Errorf("realtime.redis.url: %w", err)
 }

@@ -170,3 +170,109 @@ export async function startSentinelSet({ t, masterName = 'gatehouse' } = {}) {
     },
   };
 }
+
+/**
+ * startRedisCluster runs a Redis Cluster of `primaries` primaries with
+ * `replicas` replicas each (redis-server with cluster mode on, node timeout
+ * 1 s, no persistence), joined by `redis-cli --cluster create` as an
+ * operator would, and waits until every node says the cluster is ok and
+ * every replica is in sync. Resolves with
+ *   {nodes: [{port, addr, command, kill(), start()}], addrs,
+ *    primaryFor(key): the node holding key's slot,
+ *    replicaOf(node): the node replicating it,
+ *    healthy(): resolves once the cluster is ok again}.
+ */
+export async function startRedisCluster({ t, primaries = 3, replicas = 1 } = {}) {
+  const { execFile } = await import('node:child_process');
+  const nodes = [];
+  for (let i = 0; i < primaries * (1 + replicas); i++) {
+    const port = await freePort();
+    const dir = makeTempDir('gatehouse-e2e-redis-cluster-');
+    const node = {
+      port,
+      addr: `127.0.0.1:${port}`,
+      command: (...cmd) => redisCommand(port, cmd),
+      child: null,
+      async start() {
+        node.child = spawnTracked(process.env.REDIS_SERVER_BIN || 'redis-server', [
+          '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+          '--daemonize', 'no', '--dir', dir, '--loglevel', 'warning',
+          '--cluster-enabled', 'yes', '--cluster-config-file', `${dir}/nodes.conf`, '--cluster-node-timeout', '1000',
+        ], { name: 'redis-cluster-node' });
+        await poll(async () => {
+          if (!node.child.running()) throw new Error(`redis-server exited: ${node.child.output()}`);
+          return (await redisCommand(port, ['PING'], 500).catch(() => '')) === 'PONG';
+        }, { timeout: 10000, interval: 25, what: `cluster node ${port} PING` });
+      },
+      /** kill ends the server with SIGKILL, as a crash would. */
+      kill: () => node.child.stop({ signal: 'SIGKILL' }),
+    };
+    if (t) t.after(async () => { await node.child?.stop(); removeTempDir(dir); });
+    await node.start();
+    nodes.push(node);
+  }
+  const addrs = nodes.map((n) => n.addr);
+  await new Promise((resolve, reject) => {
+    execFile('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', String(replicas), '--cluster-yes'],
+      (err, stdout, stderr) => (err ? reject(new Error(`redis-cli --cluster create: ${err.message}\n${stdout}${stderr}`)) : resolve()));
+  });
+  const live = () => nodes.filter((n) => n.child.running());
+  async function healthy() {
+    await poll(async () => {
+      for (const n of live()) {
+        const info = await n.command('CLUSTER', 'INFO').catch(() => '');
+        if (!info.includes('cluster_state:ok') || !info.includes(`cluster_size:${primaries}`)) return false;
+        const repl = await n.command('INFO', 'replication').catch(() => '');
+        if (repl.includes('role:slave') && !repl.includes('master_link_status:up')) return false;
+      }
+      return true;
+    }, { timeout: 30000, interval: 50, what: 'redis cluster ok' });
+  }
+  await healthy();
+  /** nodesView parses CLUSTER NODES as one live node sees it. */
+  async function nodesView() {
+    const text = await live()[0].command('CLUSTER', 'NODES');
+    return text.trim().split('\n').map((line) => {
+      const f = line.split(' ');
+      return { id: f[0], addr: f[1].split('@')[0], flags: f[2].split(','), master: f[3], slots: f.slice(8) };
+    });
+  }
+  const byAddr = (addr) => nodes.find((n) => n.addr === addr);
+  return {
+    nodes,
+    addrs,
+    healthy,
+    async primaryFor(key) {
+      const slot = await live()[0].command('CLUSTER', 'KEYSLOT', key);
+      for (const n of await nodesView()) {
+        if (!n.flags.includes('master') || n.flags.includes('fail')) continue;
+        for (const range of n.slots) {
+          const [lo, hi = lo] = range.split('-').map(Number);
+          if (slot >= lo && slot <= hi) return byAddr(n.addr);
+        }
+      }
+      throw new Error(`no primary holds slot ${slot}`);
+    },
+    async replicaOf(node) {
+      const view = await nodesView();
+      const me = view.find((n) => n.addr === node.addr);
+      const r = view.find((n) => n.master === me.id && !n.flags.includes('fail'));
+      if (!r) throw new Error(`no replica of ${node.addr}`);
+      return byAddr(r.addr);
+    },
+  };
+}
+
+/**
+ * eventStream returns the Redis key of the event stream that carries a
+ * channel's events (Gatehouse's default key prefix and 16 shards: FNV-1a
+ * of app, NUL, channel).
+ */
+export function eventStream(app, channel, { prefix = 'gatehouse:', shards = 16 } = {}) {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(`${app}\0${channel}`)) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${prefix}ev:{${h % shards}}`;
+}

@@ -1,12 +1,18 @@
 // NATS auth callout answered by Gatehouse, against a real nats-server 2.15
-// and the `nats` npm client: a Gatehouse token as auth_token or as the
-// password (any user name), publish and subscribe allowed and denied per
-// the policy mapped to subjects, tampered and revoked credentials refused,
-// the encrypted (xkey) variant, the callout surviving a Gatehouse restart,
-// and /readyz naming it while NATS is down. Configurations: docs/nats.md
-// (e2e/configs/nats-server.conf).
+// and the `nats` and `nats.ws` npm clients: a Gatehouse token as auth_token
+// or as the password (any user name), publish and subscribe allowed and
+// denied per the policy mapped to subjects, tampered and revoked
+// credentials refused, the encrypted (xkey) variant, a logout kicking live
+// connections (TCP and nats.ws) through the system account (and, without
+// it, connections ending at their JWT's expiry), the callout surviving a
+// Gatehouse restart, and /readyz naming it while NATS is down.
+// Configurations: docs/nats.md, byte for byte (e2e/configs/nats-server.conf,
+// e2e/configs/gatehouse-nats.yaml).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connect, StringCodec } from 'nats';
 import nkeys from 'nkeys.js';
 import jwt from 'jsonwebtoken';
@@ -19,37 +25,46 @@ const sc = StringCodec();
 const AUTH_PASSWORD = 'e2e-nats-auth-password-0123';
 const dec = (b) => new TextDecoder().decode(b);
 
-const policy = `policy:
-  anonymous: {subscribe: ["public.*"]}
-  rules:
-    - when: {authenticated: true}
-      subscribe: ["public.*", "chat.*", "user.{sub}.*", "user-*"]
-      publish: ["chat.*"]
-    - when: {role: admin}
-      subscribe: ["*"]
-      publish: ["*"]
-`;
+const SYSTEM_PASSWORD = 'e2e-nats-system-password-0123';
+const here = path.dirname(fileURLToPath(import.meta.url));
+const configFile = (name) => fs.readFileSync(path.join(here, '..', 'configs', name), 'utf8');
 
-async function rig(t, { xkey = true, extra = '' } = {}) {
+/**
+ * gatehouseConfig is docs/nats.md's Gatehouse config
+ * (e2e/configs/gatehouse-nats.yaml), without its xkey_seed line when xkey
+ * is false and without its system user when system is false.
+ */
+function gatehouseConfig({ xkey, system }) {
+  let lines = configFile('gatehouse-nats.yaml').split('\n');
+  if (!xkey) lines = lines.filter((l) => !l.startsWith('  xkey_seed:'));
+  if (!system) lines = lines.filter((l) => !/^  system:|^    (user|password):/.test(l));
+  const yaml = lines.join('\n');
+  assert.equal(/xkey_seed:/.test(yaml), xkey, 'xkey_seed kept only when asked');
+  assert.equal(/system:|gatehouse-sys/.test(yaml), system, 'the system user kept only when asked');
+  return yaml;
+}
+
+async function rig(t, { xkey = true, system = true, extra = '' } = {}) {
   const issuer = nkeys.createAccount();
   const curve = nkeys.createCurve();
   const nats = await startNats({ t, vars: {
     NATS_AUTH_PASSWORD: AUTH_PASSWORD,
+    NATS_SYSTEM_PASSWORD: SYSTEM_PASSWORD,
     ISSUER_PUBLIC_KEY: issuer.getPublicKey(),
     XKEY_LINE: xkey ? `xkey: ${curve.getPublicKey()}` : '',
   } });
-  const gh = await startGatehouse({ t, publicUrl: true, config: `${policy}${extra}
-nats:
-  url: "\${NATS_URL}"
-  user: gatehouse
-  password: "\${NATS_AUTH_PASSWORD}"
-  issuer_seed: "\${NATS_ISSUER_SEED}"
-${xkey ? '  xkey_seed: "${NATS_XKEY_SEED}"\n' : ''}  account: APP
-`, env: {
-    NATS_URL: nats.url, NATS_AUTH_PASSWORD: AUTH_PASSWORD,
+  const gh = await startGatehouse({ t, publicUrl: true, config: gatehouseConfig({ xkey, system }) + extra, env: {
+    NATS_URL: nats.url, NATS_AUTH_PASSWORD: AUTH_PASSWORD, NATS_SYSTEM_PASSWORD: SYSTEM_PASSWORD,
     NATS_ISSUER_SEED: dec(issuer.getSeed()), NATS_XKEY_SEED: dec(curve.getSeed()),
   } });
   return { gh, nats };
+}
+
+/** wsConnect is nats.ws's connect (it uses the platform WebSocket). */
+async function wsConnect(opts) {
+  globalThis.WebSocket ??= (await import('ws')).WebSocket;
+  const { connect: connectWs } = await import('nats.ws');
+  return connectWs(opts);
 }
 
 /** open connects with opts; resolves {nc} or {error}. */
@@ -112,9 +127,6 @@ test('nats auth callout (xkey): tokens in, the policy decides subjects, bad and 
   });
 
   await t.test('nats.ws through the websocket listener, as a browser connects', async () => {
-    const ws = await import('ws');
-    globalThis.WebSocket ??= ws.WebSocket; // nats.ws uses the platform WebSocket
-    const { connect: wsConnect } = await import('nats.ws');
     const token = await sessionToken(gh, 'wanda');
     const nc = await wsConnect({ servers: nats.wsUrl, user: 'browser', pass: token, reconnect: false, timeout: 5000 });
     t.after(() => nc.close().catch(() => {}));
@@ -143,11 +155,56 @@ test('nats auth callout (xkey): tokens in, the policy decides subjects, bad and 
     assert.match(String(error), /Authorization Violation/);
   });
 
+  await t.test('a logout kicks the session\'s live connections (TCP and nats.ws) at once; other sessions stay', async () => {
+    const jar = await devLogin(gh.url, 'fay');
+    const token = await sessionToken(gh, jar);
+    // The token (and so each user JWT) lasts tokens.ttl, 5 minutes here:
+    // a connection closed within the deadlines below was kicked, not expired.
+    const { exp } = jwt.decode(token);
+    assert.ok(exp * 1000 - Date.now() > 4 * 60 * 1000, `the token lasts minutes (exp ${exp})`);
+
+    const first = (await open(t, nats, { token })).nc;
+    // A client that reconnects: its reconnection meets the callout again.
+    const second = await connect({ servers: nats.url, token, reconnect: true, reconnectTimeWait: 50, maxReconnectAttempts: 50, timeout: 5000 });
+    t.after(() => second.close().catch(() => {}));
+    // A browser-style client over nats-server's websocket listener.
+    const ws = await wsConnect({ servers: nats.wsUrl, user: 'browser', pass: token, reconnect: false, timeout: 5000 });
+    t.after(() => ws.close().catch(() => {}));
+    const other = (await open(t, nats, { token: await sessionToken(gh, 'gus') })).nc;
+    assert.ok(first && other);
+
+    const started = Date.now();
+    assert.equal((await logout(gh.url, jar)).status, 302);
+    await withTimeout(first.closed(), 10000, 'the logged-out session\'s TCP connection closes');
+    await withTimeout(ws.closed(), 10000, 'the logged-out session\'s nats.ws connection closes');
+    t.diagnostic(`kicked ${Date.now() - started} ms after the logout`);
+    const why = await withTimeout(second.closed(), 20000, 'the reconnecting client gives up');
+    assert.match(String(why), /Authorization Violation/, 'its reconnection is refused');
+
+    const sub = other.subscribe('chat.still', { max: 1 });
+    await other.flush();
+    other.publish('chat.still', sc.encode('still here'));
+    for await (const m of sub) assert.equal(sc.decode(m.data), 'still here');
+
+    // The system user's permissions in docs/nats.md (kick requests, their
+    // answers, the account's disconnect events) are all Gatehouse needs.
+    await other.flush();
+    assert.doesNotMatch(gh.allOutput(), /asynchronous error|violation/i);
+  });
+
   await t.test('the callout survives a Gatehouse restart', async () => {
     await gh.restart();
     const token = await sessionToken(gh, 'erin');
     const { error } = await open(t, nats, { token });
     assert.ifError(error);
+  });
+
+  await t.test('after the restart, a logout still kicks the connections opened since', async () => {
+    const jar = await devLogin(gh.url, 'hal');
+    const nc = (await open(t, nats, { token: await sessionToken(gh, jar) })).nc;
+    assert.ok(nc);
+    assert.equal((await logout(gh.url, jar)).status, 302);
+    await withTimeout(nc.closed(), 10000, 'the logged-out session\'s connection closes');
   });
 
   await t.test('/readyz names the callout while NATS is down', async () => {
@@ -162,7 +219,7 @@ test('nats auth callout (xkey): tokens in, the policy decides subjects, bad and 
 const SERVICE_SECRET = 'e2e-service-hs256-secret-0123456789abcdef';
 
 test('nats auth callout without xkey; a trusted issuer\'s token works too', async (t) => {
-  const { gh, nats } = await rig(t, { xkey: false, extra: `issuers:
+  const { gh, nats } = await rig(t, { xkey: false, system: false, extra: `issuers:
   - name: svc
     issuer: https://svc.example/
     secret: ${SERVICE_SECRET}
@@ -191,7 +248,7 @@ test('nats auth callout without xkey; a trusted issuer\'s token works too', asyn
 });
 
 test('a NATS connection ends when its user JWT does (at most tokens.ttl); the expired token is refused', async (t) => {
-  const { gh, nats } = await rig(t, { xkey: false, extra: 'tokens: {ttl: 3s}\n' });
+  const { gh, nats } = await rig(t, { xkey: false, system: false, extra: 'tokens: {ttl: 3s}\n' });
   const token = await sessionToken(gh, 'ada');
   const { nc, error } = await open(t, nats, { token });
   assert.ifError(error);
@@ -200,4 +257,12 @@ test('a NATS connection ends when its user JWT does (at most tokens.ttl); the ex
   assert.match(String(closed ?? errs.join(' ')), /expired|AUTHENTICATION_EXPIRED/i);
   const again = await open(t, nats, { token });
   assert.match(String(again.error), /Authorization Violation/, 'the expired token is refused');
+});
+
+test('docs/nats.md shows exactly the configs this file runs', () => {
+  const doc = fs.readFileSync(path.join(here, '..', '..', 'docs', 'nats.md'), 'utf8');
+  const blocks = [...doc.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1]);
+  for (const file of ['gatehouse-nats.yaml', 'nats-server.conf']) {
+    assert.ok(blocks.includes(configFile(file)), `docs/nats.md has a block equal to e2e/configs/${file}`);
+  }
 });

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
@@ -15,6 +15,7 @@ import (
 
 	"gatehouse/authn"
 	"gatehouse/internal/httpx"
+	"gatehouse/revocation"
 )
 
 // Subject is where NATS servers send authorization requests.
@@ -47,6 +48,12 @@ type Config struct {
 	// MaxTTL caps a user JWT's lifetime (tokens.ttl): a revoked session's
 	// NATS connections end at most this long after the logout.
 	MaxTTL time.Duration
+	// SystemUser and SystemPassword, when SystemUser is set, are a user of
+	// the system account: a revoked session's connections are then kicked
+	// at once ($SYS.REQ.SERVER.<id>.KICK) instead of ending at MaxTTL.
+	SystemUser, SystemPassword string
+	// Revocations tells of revoked sessions (needed with SystemUser).
+	Revocations revocation.Watcher
 	// Anonymous admits a client without any credential as a fresh
 	// anonymous identity; AnonymousTTL is how long it lasts.
 	Anonymous    bool
@@ -71,6 +78,17 @@ type Callout struct {
 	issuer  nkeys.KeyPair
 	xkey    nkeys.KeyPair // nil without encryption
 	nc      *natsgo.Conn
+
+	// With a system user: the system account connection, the connections
+	// each session opened through this node, the kicks in flight, and done
+	// (closed by Close).
+	sys           *natsgo.Conn
+	conns         *conns
+	kicks         atomic.Int64
+	done          chan struct{}
+	stopWatch     func()
+	fullOnce      sync.Once
+	kicksFullOnce sync.Once
 
 	dropOnce sync.Map // pattern -> struct{}: unmappable grants are logged once
 }
@@ -106,38 +124,79 @@ func Start(cfg Config, res *authn.Resolver, m Metrics, log *slog.Logger) (*Callo
 	if cfg.Account == "" {
 		return nil, errors.New("nats: account is required")
 	}
-	nc, err := natsgo.Connect(cfg.URL,
-		natsgo.UserInfo(cfg.User, cfg.Password),
-		natsgo.Name("gatehouse auth callout"),
-		natsgo.RetryOnFailedConnect(true),
-		natsgo.MaxReconnects(-1),
-		natsgo.ReconnectWait(250*time.Millisecond),
-		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
-			log.Warn("nats callout: disconnected", "err", err)
-		}),
-		natsgo.ReconnectHandler(func(*natsgo.Conn) { log.Info("nats callout: reconnected") }),
-	)
+	if cfg.SystemUser != "" && cfg.Revocations == nil {
+		return nil, errors.New("nats: a system user needs the revocation list")
+	}
+	nc, err := connect(cfg.URL, cfg.User, cfg.Password, "gatehouse auth callout", log)
 	if err != nil {
-		return nil, fmt.Errorf("nats: connect: %w", err)
+		return nil, err
 	}
 	if _, err := nc.QueueSubscribe(Subject, queue, c.handle); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("nats: subscribe: %w", err)
 	}
 	c.nc = nc
+	if cfg.SystemUser == "" {
+		return c, nil
+	}
+	c.conns, c.done = newConns(cfg.Now), make(chan struct{})
+	if c.sys, err = connect(cfg.URL, cfg.SystemUser, cfg.SystemPassword, "gatehouse revocations", log); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	if _, err := c.sys.Subscribe(fmt.Sprintf(disconnectSubject, cfg.Account), c.disconnected); err != nil {
+		nc.Close()
+		c.sys.Close()
+		return nil, fmt.Errorf("nats: subscribe to disconnect events: %w", err)
+	}
+	c.stopWatch = cfg.Revocations.Subscribe(c.Revoked)
 	return c, nil
 }
 
-// Ready is nil while the service is connected to NATS.
+// connect opens a connection that retries in the background while NATS is
+// not up and reconnects for ever.
+func connect(url, user, password, name string, log *slog.Logger) (*natsgo.Conn, error) {
+	nc, err := natsgo.Connect(url,
+		natsgo.UserInfo(user, password),
+		natsgo.Name(name),
+		natsgo.RetryOnFailedConnect(true),
+		natsgo.MaxReconnects(-1),
+		natsgo.ReconnectWait(250*time.Millisecond),
+		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
+			log.Warn("nats: disconnected", "conn", name, "err", err)
+		}),
+		natsgo.ReconnectHandler(func(*natsgo.Conn) { log.Info("nats: reconnected", "conn", name) }),
+		// Asynchronous errors, e.g. a permissions violation when the
+		// server's permissions for this user leave out a subject we use.
+		natsgo.ErrorHandler(func(_ *natsgo.Conn, _ *natsgo.Subscription, err error) {
+			log.Error("nats: asynchronous error", "conn", name, "err", err)
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("nats: connect (%s): %w", name, err)
+	}
+	return nc, nil
+}
+
+// Ready is nil while the service (and its system connection, if any) is
+// connected to NATS.
 func (c *Callout) Ready(context.Context) error {
 	if !c.nc.IsConnected() {
 		return fmt.Errorf("nats: not connected (%s)", c.nc.Status())
 	}
+	if c.sys != nil && !c.sys.IsConnected() {
+		return fmt.Errorf("nats: system connection not connected (%s)", c.sys.Status())
+	}
 	return nil
 }
 
-// Close drains the subscription and closes the connection.
+// Close stops kicking, drains the subscription and closes the connections.
 func (c *Callout) Close() error {
+	if c.sys != nil {
+		c.stopWatch()
+		close(c.done)
+		c.sys.Close()
+	}
 	if c.nc.IsConnected() {
 		return c.nc.Drain()
 	}
@@ -171,7 +230,10 @@ func (c *Callout) handle(msg *natsgo.Msg) {
 		c.log.Warn("nats callout: the request's xkey header does not match its signed server xkey")
 		return
 	}
-	ujwt, err := c.authorize(req)
+	ujwt, grant, err := c.authorize(req)
+	if err == nil {
+		err = c.track(req, grant)
+	}
 	resp := jwt.NewAuthorizationResponseClaims(req.UserNkey)
 	resp.Audience = req.Server.ID
 	if err != nil {
@@ -185,24 +247,33 @@ func (c *Callout) handle(msg *natsgo.Msg) {
 	out, err := resp.Encode(c.issuer)
 	if err != nil {
 		c.log.Error("nats callout: encode response", "err", err)
+		c.untrack(req)
 		return
 	}
 	body := []byte(out)
 	if c.xkey != nil {
 		if body, err = c.xkey.Seal(body, serverXKey); err != nil {
 			c.log.Error("nats callout: encrypt response", "err", err)
+			c.untrack(req)
 			return
 		}
 	}
 	if err := msg.Respond(body); err != nil {
 		c.log.Warn("nats callout: respond", "err", err)
+		c.untrack(req)
 	}
 }
 
 var errNoCredential = errors.New("nats: no credential in the connect options")
 
+// grant is what authorize let in: the session it belongs to and until when.
+type grant struct {
+	sid   string
+	until time.Time
+}
+
 // authorize verifies the client's credential and returns its user JWT.
-func (c *Callout) authorize(req *jwt.AuthorizationRequestClaims) (string, error) {
+func (c *Callout) authorize(req *jwt.AuthorizationRequestClaims) (string, grant, error) {
 	opts := req.ConnectOptions
 	cred := opts.Token
 	if cred == "" {
@@ -218,7 +289,7 @@ func (c *Callout) authorize(req *jwt.AuthorizationRequestClaims) (string, error)
 	case c.cfg.Anonymous:
 		if l := c.cfg.AnonymousLimit; l != nil {
 			if ok, _ := l.Allow(req.ClientInformation.Host); !ok {
-				return "", errors.New("nats: anonymous connects rate limited")
+				return "", grant{}, errors.New("nats: anonymous connects rate limited")
 			}
 		}
 		caller = c.resolve.Anonymous()
@@ -227,7 +298,7 @@ func (c *Callout) authorize(req *jwt.AuthorizationRequestClaims) (string, error)
 		err = errNoCredential
 	}
 	if err != nil {
-		return "", err
+		return "", grant{}, err
 	}
 	now := c.cfg.Now()
 	end := caller.ExpiresAt
@@ -235,7 +306,7 @@ func (c *Callout) authorize(req *jwt.AuthorizationRequestClaims) (string, error)
 		end = limit
 	}
 	if !end.After(now) {
-		return "", errors.New("nats: credential ended")
+		return "", grant{}, errors.New("nats: credential ended")
 	}
 	uc := jwt.NewUserClaims(req.UserNkey)
 	uc.Audience = c.cfg.Account
@@ -246,7 +317,36 @@ func (c *Callout) authorize(req *jwt.AuthorizationRequestClaims) (string, error)
 	c.logDropped(append(droppedPub, droppedSub...))
 	allowOrDenyAll(&uc.Pub, pub)
 	allowOrDenyAll(&uc.Sub, sub)
-	return uc.Encode(c.issuer)
+	ujwt, err := uc.Encode(c.issuer)
+	return ujwt, grant{sid: caller.Identity.SessionID, until: end}, err
+}
+
+// track remembers the connection of req for a kick when its session is
+// revoked (with a system user). It is recorded before the revocation is
+// checked once more, so a logout racing this connect either refuses it
+// here or finds it recorded and kicks it.
+func (c *Callout) track(req *jwt.AuthorizationRequestClaims, g grant) error {
+	if c.conns == nil || !trackable(g.sid, req.Server.ID) {
+		return nil
+	}
+	ref := connRef{server: req.Server.ID, cid: req.ClientInformation.ID, until: g.until}
+	if !c.conns.add(g.sid, ref) {
+		c.fullOnce.Do(func() {
+			c.log.Warn("nats callout: the connection index is full; connections past it end at their expiry instead of at logout", "max", maxConns)
+		})
+	}
+	if c.cfg.Revocations.Revoked(g.sid) {
+		c.conns.remove(ref.server, ref.cid)
+		return errors.New("nats: session revoked")
+	}
+	return nil
+}
+
+// untrack forgets the connection of req (its answer could not be sent).
+func (c *Callout) untrack(req *jwt.AuthorizationRequestClaims) {
+	if c.conns != nil {
+		c.conns.remove(req.Server.ID, req.ClientInformation.ID)
+	}
 }
 
 // allowOrDenyAll sets an allow list; an empty one would allow everything,

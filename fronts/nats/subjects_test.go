@@ -3,6 +3,8 @@ package nats
 import (
 	"slices"
 	"testing"
+
+	"gatehouse/policy"
 )
 
 func TestSubjects(t *testing.T) {
@@ -40,17 +42,56 @@ func TestSubjects(t *testing.T) {
 }
 
 // The mapping never widens: for every policy pattern that maps, every
-// subject the NATS filter matches, the policy pattern matches too.
+// subject the NATS filter matches, the policy (its own matcher) matches
+// too. Patterns and subjects are every string of up to five characters over
+// an alphabet holding both wildcards, the separator and two letters.
 func TestSubjectsNeverWiden(t *testing.T) {
-	names := []string{"chat", "chat.room", "chat.room.x", "orders.1.created", "orders.1.2.created", "x.news", "news", "user.auth0|42.a"}
-	for _, p := range []string{"chat.*", "*", "orders.*.created", "*.news", "user.auth0|42.*", "chat.room"} {
+	patterns := strings5("ab.*>")
+	names := strings5("ab.>")
+	mapped := 0
+	for _, p := range patterns {
 		subs, _ := Subjects([]string{p})
+		if len(subs) == 0 {
+			continue
+		}
+		mapped++
 		for _, n := range names {
-			if natsMatch(subs[0], n) && !globMatch(p, n) {
-				t.Errorf("%q → %q matches %q, which the policy pattern does not", p, subs[0], n)
+			if validSubject(n) && natsMatch(subs[0], n) && !policy.Match(p, n) {
+				t.Fatalf("%q → %q matches %q, which the policy pattern does not", p, subs[0], n)
 			}
 		}
 	}
+	if mapped < 100 {
+		t.Fatalf("only %d patterns mapped; the test proves little", mapped)
+	}
+}
+
+// strings5 returns every string of one to five bytes over alphabet.
+func strings5(alphabet string) []string {
+	out := []string{}
+	level := []string{""}
+	for range 5 {
+		var next []string
+		for _, s := range level {
+			for i := range len(alphabet) {
+				next = append(next, s+alphabet[i:i+1])
+			}
+		}
+		out = append(out, next...)
+		level = next
+	}
+	return out
+}
+
+// validSubject reports whether s is a subject a client can publish to: no
+// empty token, no wildcard token.
+func validSubject(s string) bool {
+	for _, t := range splitDots(s) {
+		if t == "" || t == "*" || t == ">" {
+			return false
+		}
+	}
+	return true
 }
 
 func natsMatch(filter, subject string) bool {
@@ -78,18 +119,19 @@ func splitDots(s string) []string {
 	return out
 }
 
-// globMatch is the policy's `*` semantics (any run of bytes).
-func globMatch(p, n string) bool {
-	if p == "" {
-		return n == ""
+// FuzzSubjectsNeverWiden: whatever the pattern, the subject it maps to
+// matches no valid subject the policy pattern does not.
+func FuzzSubjectsNeverWiden(f *testing.F) {
+	for _, s := range [][2]string{{"chat.*", "chat.a.b"}, {"orders.*.created", "orders.1.created"}, {"*", "x"}, {"a*", "ab"}, {"x.>", "x.y"}} {
+		f.Add(s[0], s[1])
 	}
-	if p[0] == '*' {
-		for i := 0; i <= len(n); i++ {
-			if globMatch(p[1:], n[i:]) {
-				return true
-			}
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		subs, dropped := Subjects([]string{pattern})
+		if len(subs)+len(dropped) != 1 {
+			t.Fatalf("%q: %v and %v", pattern, subs, dropped)
 		}
-		return false
-	}
-	return n != "" && p[0] == n[0] && globMatch(p[1:], n[1:])
+		if len(subs) == 1 && validSubject(name) && natsMatch(subs[0], name) && !policy.Match(pattern, name) {
+			t.Fatalf("%q → %q matches %q, which the policy pattern does not", pattern, subs[0], name)
+		}
+	})
 }

@@ -13,6 +13,15 @@ func TestConformance(t *testing.T) {
 	backplanetest.Run(t, func(t *testing.T) realtime.Backplane { return New(Config{}) })
 }
 
+// One process has nothing to fail over: the suite's failover is a no-op
+// and every publish is accepted and delivered.
+func TestFailover(t *testing.T) {
+	backplanetest.RunFailover(t, func(t *testing.T) (realtime.Backplane, realtime.Backplane, func(context.Context) error) {
+		bp := New(Config{})
+		return bp, bp, func(context.Context) error { return nil }
+	})
+}
+
 // In one process every node shares the same in-memory backplane.
 func TestHubsAcrossNodes(t *testing.T) {
 	backplanetest.RunHubs(t, func(t *testing.T) (realtime.Backplane, realtime.Backplane) {

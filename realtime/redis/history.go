@@ -11,11 +11,8 @@ import (
 	"gatehouse/realtime"
 )
 
-// history:{app:channel} is a list of events, newest first, hash-tagged per
-// channel (one slot, for Redis Cluster later).
-func (k keys) history(key realtime.ChannelKey) string {
-	return k.prefix + "hist:{" + key.App + ":" + key.Channel + "}"
-}
+// history:{app:channel} is a list of events, newest first.
+func (k keys) history(key realtime.ChannelKey) string { return k.channel("hist", key) }
 
 // historyAppendScript pushes an event, trims the list to ARGV[2] and keeps
 // it as long as ARGV[3] ms (0: no expiry), in one step.

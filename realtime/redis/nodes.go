@@ -46,6 +46,16 @@ func (b *Backplane) recordOcc(node string, key realtime.ChannelKey, delta int) {
 	}
 }
 
+// localOcc returns node's subscriptions of key as this process counts them.
+func (b *Backplane) localOcc(node string, key realtime.ChannelKey) int {
+	b.shareMu.Lock()
+	defer b.shareMu.Unlock()
+	if s := b.nodes[node]; s != nil {
+		return s.occ[key]
+	}
+	return 0
+}
+
 // recordPresence records m as conn's membership of key, or forgets it when
 // m is nil.
 func (b *Backplane) recordPresence(node string, key realtime.ChannelKey, conn string, m *realtime.Member) {
@@ -100,18 +110,29 @@ func (b *Backplane) ensureNode(ctx context.Context, node string) error {
 	if known {
 		return nil
 	}
-	_, err := b.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.Set(ctx, b.keys.heartbeat(node), "1", b.heartbeatTTL())
-		p.SAdd(ctx, b.keys.nodes(), node)
-		return nil
-	})
-	if err != nil {
+	if err := b.startBeat(ctx, node); err != nil {
 		return fmt.Errorf("redis: heartbeat: %w", err)
 	}
 	b.shareMu.Lock()
 	b.shareOf(node).beating = true
 	b.shareMu.Unlock()
 	return nil
+}
+
+// startBeat writes node's heartbeat and lists the node.
+func (b *Backplane) startBeat(ctx context.Context, node string) error {
+	_, err := b.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		p.Set(ctx, b.keys.heartbeat(node), "1", b.heartbeatTTL())
+		p.SAdd(ctx, b.keys.nodes(), node)
+		return nil
+	})
+	return err
+}
+
+// alive reports whether node's heartbeat is there.
+func (b *Backplane) alive(ctx context.Context, node string) (bool, error) {
+	n, err := b.rdb.Exists(ctx, b.keys.heartbeat(node)).Result()
+	return n > 0, err
 }
 
 // beat refreshes the heartbeats of this process's nodes and sweeps the
@@ -154,12 +175,17 @@ func (b *Backplane) beatOnce(ctx context.Context) {
 			if missing {
 				b.log.WarnContext(ctx, "redis backplane: heartbeat was missing, replaying the node's share", "node", node)
 			}
-			if err := b.replay(ctx, node); err != nil && ctx.Err() == nil {
+			if err := b.replay(ctx, node); err != nil && ctx.Err() == nil && !errors.Is(err, errSweepRunning) {
 				b.fail(ctx, "replay", err)
 			}
 		}
 	}
 }
+
+// errSweepRunning ends a replay that raced a sweep of the same node: the
+// sweep may remove part of what the replay wrote, so the node replays again
+// at its next heartbeat.
+var errSweepRunning = errors.New("redis: a sweep of the node was running; replaying again at the next heartbeat")
 
 // sweep removes the share of every node whose heartbeat expired: its
 // presence connections (announcing the members that left with
@@ -213,18 +239,32 @@ func (b *Backplane) sweepNode(ctx context.Context, node string) error {
 	if err := b.removeShare(ctx, node, true); err != nil {
 		return err
 	}
-	err = forgetNodeScript.Run(ctx, b.rdb, []string{b.keys.heartbeat(node), b.keys.nodeOcc(node),
-		b.keys.nodePresence(node), b.keys.nodes()}, node).Err()
-	if err == nil && b.cfg.hooks != nil && b.cfg.hooks.swept != nil {
+	forget, err := forgetNodeScript.Run(ctx, b.rdb, []string{b.keys.heartbeat(node), b.keys.nodeOcc(node),
+		b.keys.nodePresence(node)}).Int()
+	if err != nil {
+		return err
+	}
+	if forget == 1 {
+		// A node that comes back lists itself again at its next beat.
+		if err := b.rdb.SRem(ctx, b.keys.nodes(), node).Err(); err != nil {
+			return err
+		}
+	}
+	if b.cfg.hooks != nil && b.cfg.hooks.swept != nil {
 		b.cfg.hooks.swept(node)
 	}
-	return err
+	return nil
 }
 
 // leave removes node's share at a clean shutdown, as a sweep would.
 func (b *Backplane) leave(ctx context.Context, node string) error {
 	b.shareRW.Lock()
 	defer b.shareRW.Unlock()
+	// Nothing is counted for the node any more: its index entries go with
+	// the counts.
+	b.shareMu.Lock()
+	delete(b.nodes, node)
+	b.shareMu.Unlock()
 	if err := b.rdb.Del(ctx, b.keys.heartbeat(node)).Err(); err != nil {
 		return err
 	}
@@ -242,9 +282,24 @@ func (b *Backplane) reportLifecycle(key realtime.ChannelKey, kind realtime.Lifec
 }
 
 // removeShare removes node's presence connections, announcing the members
-// that leave, and its subscription counts. With guard it stops, with
-// errNodeAlive, as soon as the node's heartbeat is back.
+// that leave, and its subscription counts. With guard (a sweep) it checks
+// before each step that the node is still dead, and stops with
+// errNodeAlive once its heartbeat is back; the node then replays its share
+// after the sweep (see errSweepRunning).
 func (b *Backplane) removeShare(ctx context.Context, node string, guard bool) error {
+	stillDead := func() error {
+		if !guard {
+			return nil
+		}
+		alive, err := b.alive(ctx, node)
+		if err != nil {
+			return err
+		}
+		if alive {
+			return errNodeAlive
+		}
+		return nil
+	}
 	pres, err := b.rdb.HKeys(ctx, b.keys.nodePresence(node)).Result()
 	if err != nil {
 		return err
@@ -255,14 +310,14 @@ func (b *Backplane) removeShare(ctx context.Context, node string, guard bool) er
 			b.rdb.HDel(ctx, b.keys.nodePresence(node), f)
 			continue
 		}
-		key := realtime.ChannelKey{App: parts[0], Channel: parts[1]}
-		conn, user := parts[2], parts[3]
-		r, err := b.presenceRemove(ctx, key, node, conn, user, guard)
-		if err != nil {
+		if err := stillDead(); err != nil {
 			return err
 		}
-		if r < 0 {
-			return errNodeAlive
+		key := realtime.ChannelKey{App: parts[0], Channel: parts[1]}
+		conn, user := parts[2], parts[3]
+		r, err := b.presenceRemove(ctx, key, node, conn, user)
+		if err != nil {
+			return err
 		}
 		if r == 1 {
 			env := realtime.Envelope{Kind: realtime.KindMemberRemoved, Origin: b.cfg.Node,
@@ -285,17 +340,25 @@ func (b *Backplane) removeShare(ctx context.Context, node string, guard bool) er
 			b.rdb.HDel(ctx, b.keys.nodeOcc(node), f)
 			continue
 		}
-		total, err := b.occupy(ctx, node, realtime.ChannelKey{App: app, Channel: ch}, 0, "set", guard)
+		if err := stillDead(); err != nil {
+			return err
+		}
+		key := realtime.ChannelKey{App: app, Channel: ch}
+		o, err := b.occupy(ctx, node, key, 0, "set")
 		if err != nil {
 			return err
 		}
-		if total < 0 {
-			return errNodeAlive
+		if o.before == 0 {
+			// Only an index entry left behind: nothing was counted.
+			if err := b.rdb.HDel(ctx, b.keys.nodeOcc(node), f).Err(); err != nil {
+				return err
+			}
+			continue
 		}
-		if total == 0 {
+		if o.total == 0 {
 			b.log.InfoContext(ctx, "redis backplane: channel vacated by a node that left", "app", app, "channel", ch, "node", node)
 			if guard {
-				b.reportLifecycle(realtime.ChannelKey{App: app, Channel: ch}, realtime.ChannelVacated, "")
+				b.reportLifecycle(key, realtime.ChannelVacated, "")
 			}
 		}
 	}
@@ -322,12 +385,7 @@ func (b *Backplane) replay(ctx context.Context, node string) (err error) {
 	}
 	b.shareMu.Unlock()
 
-	_, err = b.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.Set(ctx, b.keys.heartbeat(node), "1", b.heartbeatTTL())
-		p.SAdd(ctx, b.keys.nodes(), node)
-		return nil
-	})
-	if err != nil {
+	if err := b.startBeat(ctx, node); err != nil {
 		return err
 	}
 	stored, err := b.rdb.HKeys(ctx, b.keys.nodeOcc(node)).Result()
@@ -337,13 +395,16 @@ func (b *Backplane) replay(ctx context.Context, node string) (err error) {
 	for _, f := range stored {
 		app, ch, _ := strings.Cut(f, sep)
 		if k := (realtime.ChannelKey{App: app, Channel: ch}); occ[k] == 0 {
-			if _, err := b.occupy(ctx, node, k, 0, "set", false); err != nil {
+			if _, err := b.occupy(ctx, node, k, 0, "set"); err != nil {
+				return err
+			}
+			if err := b.rdb.HDel(ctx, b.keys.nodeOcc(node), f).Err(); err != nil {
 				return err
 			}
 		}
 	}
 	for k, n := range occ {
-		if _, err := b.occupy(ctx, node, k, n, "set", false); err != nil {
+		if _, err := b.occupy(ctx, node, k, n, "set"); err != nil {
 			return err
 		}
 	}
@@ -362,7 +423,7 @@ func (b *Backplane) replay(ctx context.Context, node string) (err error) {
 		if m, ok := pres[presenceConn{key, conn}]; ok && m.UserID == user {
 			continue
 		}
-		r, err := b.presenceRemove(ctx, key, node, conn, user, false)
+		r, err := b.presenceRemove(ctx, key, node, conn, user)
 		if err != nil {
 			return err
 		}
@@ -378,6 +439,11 @@ func (b *Backplane) replay(ctx context.Context, node string) (err error) {
 		if _, err := b.presenceAdd(ctx, pc.key, node, pc.conn, m, 0); err != nil {
 			return err
 		}
+	}
+	if sweeping, err := b.rdb.Exists(ctx, b.keys.sweeping(node)).Result(); err != nil {
+		return err
+	} else if sweeping > 0 {
+		return errSweepRunning
 	}
 	if b.cfg.hooks != nil && b.cfg.hooks.replayed != nil {
 		b.cfg.hooks.replayed(node)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,9 +67,12 @@ type Config struct {
 	// Sentinel, when set, replaces URL: the primary is found through Redis
 	// Sentinel and followed through failovers.
 	Sentinel *Sentinel
+	// Cluster, when set, replaces URL: the keys are spread over the
+	// primaries of a Redis Cluster, every script touching one slot.
+	Cluster *Cluster
 	// Client, when set, is the connection pool to use (shared by every
 	// Redis part of a process; see Dial); the part does not close it.
-	Client *goredis.Client
+	Client goredis.UniversalClient
 
 	hooks *hooks // tests learn of background work through these
 }
@@ -83,7 +87,7 @@ type hooks struct {
 }
 
 func (c Config) withDefaults() (Config, error) {
-	if c.Sentinel == nil && c.Client == nil {
+	if c.Sentinel == nil && c.Cluster == nil && c.Client == nil {
 		u, err := url.Parse(c.URL)
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
 			return c, errors.New("redis: url must be a redis:// or rediss:// URL")
@@ -96,6 +100,11 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.KeyPrefix == "" {
 		c.KeyPrefix = DefaultKeyPrefix
+	}
+	if strings.ContainsAny(c.KeyPrefix, "{}") {
+		// A brace in the prefix would move the hash tags that keep each
+		// script's keys in one Cluster slot.
+		return c, errors.New("redis: key prefix must not hold { or }")
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = DefaultHeartbeat
@@ -115,12 +124,20 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// newClient opens a go-redis client for cfg: cfg.URL, or the primary that
-// cfg.Sentinel's sentinels name (followed through failovers). Commands are
-// never retried by the client: a script or XADD whose reply was lost may
-// have run, and running it twice would count a subscription twice or
-// deliver twice.
-func newClient(cfg Config) (*goredis.Client, error) {
+// newClient opens a go-redis client for cfg: cfg.URL, the primary that
+// cfg.Sentinel's sentinels name (followed through failovers), or the
+// primaries of cfg.Cluster. Commands are never retried by the client: a
+// script or XADD whose reply was lost may have run, and running it twice
+// would count a subscription twice or deliver twice. (A Cluster client
+// still follows MOVED and ASK redirections: those commands did not run.)
+func newClient(cfg Config) (goredis.UniversalClient, error) {
+	if c := cfg.Cluster; c != nil {
+		opt := &goredis.ClusterOptions{Addrs: c.Addrs, Username: c.Username, Password: c.Password, MaxRetries: -1}
+		if c.TLS {
+			opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		return goredis.NewClusterClient(opt), nil
+	}
 	if s := cfg.Sentinel; s != nil {
 		opt := &goredis.FailoverOptions{
 			MasterName: s.MasterName, SentinelAddrs: s.Addrs,
@@ -142,7 +159,7 @@ func newClient(cfg Config) (*goredis.Client, error) {
 
 // clientFor returns cfg.Client when set (own false: the caller does not
 // close it), else a new client.
-func clientFor(cfg Config) (_ *goredis.Client, own bool, _ error) {
+func clientFor(cfg Config) (_ goredis.UniversalClient, own bool, _ error) {
 	if cfg.Client != nil {
 		return cfg.Client, false, nil
 	}
@@ -152,8 +169,8 @@ func clientFor(cfg Config) (_ *goredis.Client, own bool, _ error) {
 
 // Dial opens the one connection pool every Redis part of a process shares
 // (pass it as Config.Client) and checks that Redis answers.
-func Dial(ctx context.Context, cfg Config) (*goredis.Client, error) {
-	if cfg.Sentinel == nil {
+func Dial(ctx context.Context, cfg Config) (goredis.UniversalClient, error) {
+	if cfg.Sentinel == nil && cfg.Cluster == nil {
 		if _, err := cfg.withDefaults(); err != nil {
 			return nil, err
 		}
@@ -185,24 +202,40 @@ type Sentinel struct {
 	TLS bool
 }
 
+// Cluster names the nodes of a Redis Cluster (any of them: the client
+// learns the others from them).
+type Cluster struct {
+	// Addrs are host:port addresses of cluster nodes.
+	Addrs []string
+	// Username and Password authenticate with every node.
+	Username, Password string
+	// TLS connects with TLS.
+	TLS bool
+}
+
 // Backplane is a realtime.Backplane over Redis. Create it with New.
 type Backplane struct {
 	cfg  Config
 	log  *slog.Logger
-	rdb  *goredis.Client
+	rdb  goredis.UniversalClient
 	own  bool // rdb was opened here and is closed with the backplane
 	keys keys
 	st   streams
 	up   upFlag
 
+	// cluster is rdb as a Redis Cluster client, nil on one server.
+	cluster *goredis.ClusterClient
+
 	resyncs atomic.Uint64
 
+	bg     context.Context // lives until Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	closed atomic.Bool
 	errs   atomic.Uint64
 
 	hmu      sync.RWMutex // held for reading while handlers run
+	dmu      sync.Mutex   // one envelope handed on at a time
 	handlers map[uint64]func(realtime.Envelope)
 	nextID   uint64
 
@@ -238,8 +271,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backplane, error) 
 		nodes:    make(map[string]*share),
 		up:       newUpFlag(),
 	}
+	b.cluster, _ = rdb.(*goredis.ClusterClient)
 	b.st.shards = map[int]*streamState{}
 	b.st.watched = map[realtime.ChannelKey]int{}
+	b.st.readers = map[int]*reader{}
+	b.st.main = b.newMainReader()
 	closeRDB := func() {
 		if own {
 			_ = rdb.Close()
@@ -258,9 +294,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backplane, error) 
 		return nil, fmt.Errorf("redis: control stream: %w", err)
 	}
 	bg, cancel := context.WithCancel(context.Background())
-	b.cancel = cancel
+	b.bg, b.cancel = bg, cancel
 	b.wg.Add(2)
-	go func() { defer b.wg.Done(); b.read(bg) }()
+	go func() { defer b.wg.Done(); b.read(bg, b.st.main) }()
 	go func() { defer b.wg.Done(); b.beat(bg) }()
 	if err := b.up.wait(ctx); err != nil {
 		_ = b.Close()
@@ -290,8 +326,10 @@ func (b *Backplane) Ping(ctx context.Context) error {
 	if err := b.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis: ping: %w", err)
 	}
-	if !b.up.isUp() {
-		return ErrNotSubscribed
+	for _, r := range b.readers() {
+		if !r.up.isUp() {
+			return ErrNotSubscribed
+		}
 	}
 	return nil
 }
@@ -333,26 +371,49 @@ func (b *Backplane) close(leave bool) error {
 
 // keys names every key and channel under one prefix. App ids cannot hold
 // ':' and channel names cannot either, so the names are unambiguous.
+//
+// The part in braces is the hash tag Redis Cluster places a key by: every
+// key a script touches carries the same tag, so each script runs in one
+// slot. A channel's keys (occupancy, presence, cached event, history) are
+// tagged with app and channel, a stream and its counter with the shard, a
+// node's heartbeat and indexes with the node; the app's list of occupied
+// channels and the set of nodes stand alone. On one Redis server the tags
+// mean nothing.
 type keys struct{ prefix string }
 
-func (k keys) stream(shard int) string      { return k.prefix + "ev:{" + strconv.Itoa(shard) + "}" }
-func (k keys) control() string              { return k.prefix + "ev:{ctl}" }
-func (k keys) streamSeq(shard int) string   { return k.prefix + "ev-seq:{" + strconv.Itoa(shard) + "}" }
-func (k keys) controlSeq() string           { return k.prefix + "ev-seq:{ctl}" }
-func (k keys) revokedChannel() string       { return k.prefix + "revoked" }
-func (k keys) revoked(sid string) string    { return k.prefix + "revoked:" + sid }
-func (k keys) nodes() string                { return k.prefix + "nodes" }
-func (k keys) heartbeat(node string) string { return k.prefix + "hb:" + node }
-func (k keys) sweeping(node string) string  { return k.prefix + "sweeping:" + node }
-func (k keys) nodeOcc(node string) string   { return k.prefix + "node-occ:" + node }
-func (k keys) nodePresence(node string) string {
-	return k.prefix + "node-presence:" + node
+func (k keys) stream(shard int) string    { return k.prefix + "ev:{" + strconv.Itoa(shard) + "}" }
+func (k keys) control() string            { return k.prefix + "ev:{ctl}" }
+func (k keys) streamSeq(shard int) string { return k.prefix + "ev-seq:{" + strconv.Itoa(shard) + "}" }
+func (k keys) controlSeq() string         { return k.prefix + "ev-seq:{ctl}" }
+func (k keys) revokedChannel() string     { return k.prefix + "revoked" }
+func (k keys) revoked(sid string) string  { return k.prefix + "revoked:" + sid }
+func (k keys) nodes() string              { return k.prefix + "nodes" }
+
+func (k keys) node(kind, node string) string { return k.prefix + kind + ":{" + node + "}" }
+func (k keys) heartbeat(node string) string  { return k.node("hb", node) }
+func (k keys) sweeping(node string) string   { return k.node("sweeping", node) }
+
+// nodeOcc indexes the channels node counts subscriptions of (app NUL
+// channel -> 1); the counts live in the channel's occupancy hash.
+func (k keys) nodeOcc(node string) string { return k.node("node-occ", node) }
+
+// nodePresence indexes node's presence connections (app NUL channel NUL
+// conn NUL user -> 1).
+func (k keys) nodePresence(node string) string { return k.node("node-presence", node) }
+
+// channel names a key of one channel, tagged with app and channel.
+func (k keys) channel(kind string, key realtime.ChannelKey) string {
+	return k.prefix + kind + ":{" + key.App + ":" + key.Channel + "}"
 }
-func (k keys) occupancy(app string) string { return k.prefix + "occ:" + app }
+
+// occupancy is a channel's subscription counts per node (node -> n).
+func (k keys) occupancy(key realtime.ChannelKey) string { return k.channel("occ", key) }
+
+// appChannels lists the channels of app that may be occupied: every
+// occupied one is there, a vacated one until it is found empty.
+func (k keys) appChannels(app string) string { return k.prefix + "chans:" + app }
+
 func (k keys) presence(key realtime.ChannelKey, part string) string {
-	return k.prefix + "presence:" + key.App + ":" + key.Channel + ":" + part
+	return k.channel("presence", key) + ":" + part
 }
-func (k keys) seq() string { return k.prefix + "seq" }
-func (k keys) cache(key realtime.ChannelKey) string {
-	return k.prefix + "cache:" + key.App + ":" + key.Channel
-}
+func (k keys) cache(key realtime.ChannelKey) string { return k.channel("cache", key) }

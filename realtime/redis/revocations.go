@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -43,7 +44,7 @@ return 1
 type Revocations struct {
 	cfg   Config
 	log   *slog.Logger
-	rdb   *goredis.Client
+	rdb   goredis.UniversalClient
 	own   bool // rdb is closed with the list
 	keys  keys
 	sub   *subscriber
@@ -194,20 +195,44 @@ func (r *Revocations) up(ctx context.Context, _ bool) {
 }
 
 func (r *Revocations) load(ctx context.Context, fn func(sid string, until time.Time)) error {
+	// A Redis Cluster keeps the revocations on every primary: scan each.
+	if cc, ok := r.rdb.(*goredis.ClusterClient); ok {
+		var mu sync.Mutex
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
+			return r.loadFrom(ctx, c, func(sid string, until time.Time) {
+				mu.Lock()
+				defer mu.Unlock()
+				fn(sid, until)
+			})
+		})
+	}
+	return r.loadFrom(ctx, r.rdb, fn)
+}
+
+// loadFrom reads the revocations one server holds, a batch of keys at a
+// time (read one by one in a pipeline: a Cluster refuses a multi-key read
+// across slots).
+func (r *Revocations) loadFrom(ctx context.Context, c goredis.Cmdable, fn func(sid string, until time.Time)) error {
 	prefix := r.keys.revoked("")
-	iter := r.rdb.Scan(ctx, 0, globEscape(prefix)+"*", 1000).Iterator()
+	iter := c.Scan(ctx, 0, globEscape(prefix)+"*", 1000).Iterator()
 	batch := make([]string, 0, 1000)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		vals, err := r.rdb.MGet(ctx, batch...).Result()
-		if err != nil {
+		gets := make([]*goredis.StringCmd, len(batch))
+		_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, k := range batch {
+				gets[i] = p.Get(ctx, k)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, goredis.Nil) {
 			return err
 		}
-		for i, v := range vals {
-			s, ok := v.(string)
-			if !ok {
+		for i, g := range gets {
+			s, err := g.Result()
+			if err != nil {
 				continue // expired since the scan
 			}
 			if n, err := strconv.ParseInt(s, 10, 64); err == nil {

@@ -100,7 +100,7 @@ func TestRevocationMissedWhileDisconnected(t *testing.T) {
 	cfg := testConfig(ownServer(t).url(), "") // its pub/sub connections get killed
 	b := newRevocations(t, cfg)
 	news := told(t, b)
-	admin := goredis.NewClient(&goredis.Options{Addr: b.rdb.Options().Addr})
+	admin := goredis.NewClient(&goredis.Options{Addr: b.rdb.(*goredis.Client).Options().Addr})
 	defer admin.Close()
 	ctx := ctxT(t)
 	// Stored but never heard of by b, as if announced while b's pub/sub

@@ -25,10 +25,13 @@ import (
 // redisServer is one redis-server process on a loopback port, without
 // persistence: a restart starts it empty.
 type redisServer struct {
-	port int
-	dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	port  int
+	dir   string
+	args  []string // beyond port, address and persistence
+	conf  string   // a configuration file to start with, if any
+	ready string   // the log line that says it serves [Ready to accept connections]
+	cmd   *exec.Cmd
+	done  chan struct{}
 }
 
 var (
@@ -44,6 +47,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	if sharedCluster != nil {
+		sharedCluster.stop()
+	}
 	if sharedServer != nil {
 		sharedServer.stop()
 		_ = os.RemoveAll(sharedServer.dir)
@@ -102,8 +108,18 @@ func (s *redisServer) start() error {
 		}
 		s.port = p
 	}
-	cmd := exec.Command("redis-server", "--port", fmt.Sprint(s.port), "--bind", "127.0.0.1",
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf)
+	}
+	args = append(args, "--port", fmt.Sprint(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir, "--loglevel", "notice")
+	args = append(args, s.args...)
+	cmd := exec.Command("redis-server", args...)
+	readyLine := s.ready
+	if readyLine == "" {
+		readyLine = "Ready to accept connections"
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -121,7 +137,7 @@ func (s *redisServer) start() error {
 		for sc.Scan() {
 			if !signalled {
 				log.WriteString(sc.Text() + "\n")
-				if strings.Contains(sc.Text(), "Ready to accept connections") {
+				if strings.Contains(sc.Text(), readyLine) {
 					signalled = true
 					close(ready)
 				}

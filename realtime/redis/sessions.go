@@ -58,7 +58,7 @@ return r
 // key that lives as long as the session it serves.
 type SessionStore struct {
 	cfg    Config
-	rdb    *goredis.Client
+	rdb    goredis.UniversalClient
 	own    bool // rdb is closed with the store
 	keys   keys
 	max    int

@@ -40,10 +40,14 @@ const (
 // (XINFO max-deleted-entry-id) past its position and tells the watchers of
 // that shard's channels to start over (realtime.KindResync).
 //
-// One goroutine reads every stream of the node in one blocking XREAD on a
-// connection of its own; watching a channel of a new shard records where
-// that stream ends first, then wakes the read (CLIENT UNBLOCK) so that it
-// includes the stream from there.
+// On one Redis server (or a Sentinel primary) one goroutine reads every
+// stream of the node in one blocking XREAD on a connection of its own;
+// watching a channel of a new shard records where that stream ends first,
+// then wakes the read (CLIENT UNBLOCK) so that it includes the stream from
+// there. In a Redis Cluster the streams live in different slots, which one
+// XREAD cannot span: each stream the node reads has a reader of its own,
+// on a connection to the primary holding it, started when its first
+// channel is watched and stopped with the last.
 
 // streamState is where the node is in one stream.
 type streamState struct {
@@ -84,7 +88,21 @@ type streams struct {
 	control *streamState
 	shards  map[int]*streamState
 	watched map[realtime.ChannelKey]int
-	readID  int64 // CLIENT ID of the reading connection; 0 while none
+	// main reads the control stream, and every watched shard too unless
+	// the node runs on a Redis Cluster; then each shard has its reader.
+	main    *reader
+	readers map[int]*reader
+}
+
+// reader reads some of the node's streams on one connection.
+type reader struct {
+	set    func() []*streamState                          // what each XREAD reads
+	server func(context.Context) (*goredis.Client, error) // where those streams are
+	up     *upFlag
+	cancel context.CancelFunc // stops a shard's reader
+	// Under streams.mu: the reading connection (id 0 while none).
+	id   int64
+	conn *goredis.Client
 }
 
 // shardOf returns the stream shard of a channel.
@@ -133,15 +151,27 @@ func (b *Backplane) publish(ctx context.Context, env realtime.Envelope) error {
 	argv := []any{payload, b.cfg.StreamLength, trim}
 	if b.cfg.WaitReplicas <= 0 {
 		if err := publishScript.Run(ctx, b.rdb, keys, argv...).Err(); err != nil {
+			b.reloadCluster(ctx)
 			return fmt.Errorf("redis: publish: %w", err)
 		}
 		return nil
 	}
 	// The script then WAIT on the same connection: the publish is accepted
 	// only once enough replicas hold it, so a failover does not lose it.
+	// In a Cluster both go to the primary holding the stream (WAIT names
+	// no key a Cluster client could route by).
+	var server goredis.Cmdable = b.rdb
+	if b.cluster != nil {
+		primary, err := b.cluster.MasterForKey(ctx, stream)
+		if err != nil {
+			b.reloadCluster(ctx)
+			return fmt.Errorf("redis: publish: %w", err)
+		}
+		server = primary
+	}
 	var n *goredis.IntCmd
 	run := func() error {
-		_, err := b.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		_, err := server.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			publishScript.EvalSha(ctx, p, keys, argv...)
 			n = goredis.NewIntCmd(ctx, "wait", b.cfg.WaitReplicas, b.cfg.WaitTimeout.Milliseconds())
 			_ = p.Process(ctx, n)
@@ -154,18 +184,27 @@ func (b *Backplane) publish(ctx context.Context, env realtime.Envelope) error {
 		// A server that has not seen the script (a new primary after a
 		// failover): the script did not run, so loading it and running
 		// again cannot publish twice.
-		if err := publishScript.Load(ctx, b.rdb).Err(); err != nil {
+		if err := publishScript.Load(ctx, server).Err(); err != nil {
 			return fmt.Errorf("redis: publish: %w", err)
 		}
 		err = run()
 	}
 	if err != nil {
+		b.reloadCluster(ctx)
 		return fmt.Errorf("redis: publish: %w", err)
 	}
 	if int(n.Val()) < b.cfg.WaitReplicas {
 		return fmt.Errorf("redis: publish: %d of %d replicas acknowledged", n.Val(), b.cfg.WaitReplicas)
 	}
 	return nil
+}
+
+// reloadCluster makes a Cluster client learn the slots again after a
+// failure (a failover may have moved them); it does nothing on one server.
+func (b *Backplane) reloadCluster(ctx context.Context) {
+	if b.cluster != nil {
+		b.cluster.ReloadState(ctx)
+	}
 }
 
 // Subscribe registers h for every envelope read from now on. It returns
@@ -225,17 +264,40 @@ func (b *Backplane) Watch(ctx context.Context, key realtime.ChannelKey) error {
 	}
 	st.refs++
 	s.watched[key]++
-	readID := s.readID
+	if fresh && b.cluster != nil {
+		b.startShardReader(shard, st)
+		s.mu.Unlock()
+		return nil
+	}
+	readID, conn := s.main.id, s.main.conn
 	s.mu.Unlock()
 	if fresh && readID != 0 {
 		// The read in progress does not include the new stream: end it so
 		// that the next one does. Losing this race only delays delivery
 		// by one heartbeat, never skips anything.
-		if err := b.rdb.ClientUnblock(ctx, readID).Err(); err != nil {
+		if err := conn.ClientUnblock(ctx, readID).Err(); err != nil {
 			b.fail(ctx, "wake the stream reader", err)
 		}
 	}
 	return nil
+}
+
+// startShardReader starts the reader of a Cluster node's shard; called
+// with streams.mu held.
+func (b *Backplane) startShardReader(shard int, st *streamState) {
+	ctx, cancel := context.WithCancel(b.bg)
+	r := &reader{
+		set: func() []*streamState { return []*streamState{st} },
+		server: func(ctx context.Context) (*goredis.Client, error) {
+			return b.cluster.MasterForKey(ctx, st.key)
+		},
+		up:     &upFlag{},
+		cancel: cancel,
+	}
+	*r.up = newUpFlag()
+	b.st.readers[shard] = r
+	b.wg.Add(1)
+	go func() { defer b.wg.Done(); b.read(ctx, r) }()
 }
 
 // Unwatch drops one Watch of key.
@@ -253,6 +315,10 @@ func (b *Backplane) Unwatch(key realtime.ChannelKey) {
 	if st := s.shards[shard]; st != nil {
 		if st.refs--; st.refs <= 0 {
 			delete(s.shards, shard)
+			if r := s.readers[shard]; r != nil {
+				r.cancel()
+				delete(s.readers, shard)
+			}
 		}
 	}
 }
@@ -269,12 +335,15 @@ func (b *Backplane) streamEnd(ctx context.Context, key, seq string, shard int) (
 	return &streamState{key: key, seq: seq, shard: shard, last: id, n: n}, nil
 }
 
-// readSet is what the next XREAD reads: the control stream and every
-// watched shard.
+// readSet is what the main reader's next XREAD reads: the control stream,
+// and every watched shard unless each has its own reader.
 func (b *Backplane) readSet() []*streamState {
 	s := &b.st
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if b.cluster != nil {
+		return []*streamState{s.control}
+	}
 	set := make([]*streamState, 0, 1+len(s.shards))
 	set = append(set, s.control)
 	for _, st := range s.shards {
@@ -283,20 +352,47 @@ func (b *Backplane) readSet() []*streamState {
 	return set
 }
 
-// read runs until ctx ends: it reads the node's streams and hands every
-// envelope on, resuming after a lost connection from the last entry seen.
-func (b *Backplane) read(ctx context.Context) {
+// newMainReader returns the reader of the control stream (and, on one
+// server, of every watched shard).
+func (b *Backplane) newMainReader() *reader {
+	r := &reader{set: b.readSet, up: &b.up}
+	if b.cluster != nil {
+		r.server = func(ctx context.Context) (*goredis.Client, error) {
+			return b.cluster.MasterForKey(ctx, b.keys.control())
+		}
+	} else {
+		single := b.rdb.(*goredis.Client)
+		r.server = func(context.Context) (*goredis.Client, error) { return single, nil }
+	}
+	return r
+}
+
+// readers returns every reader of the node.
+func (b *Backplane) readers() []*reader {
+	b.st.mu.Lock()
+	defer b.st.mu.Unlock()
+	out := []*reader{b.st.main}
+	for _, r := range b.st.readers {
+		out = append(out, r)
+	}
+	return out
+}
+
+// read runs until ctx ends: r reads its streams and hands every envelope
+// on, resuming after a lost connection from the last entry seen.
+func (b *Backplane) read(ctx context.Context, r *reader) {
 	const minBackoff, maxBackoff = 50 * time.Millisecond, time.Second
 	backoff := minBackoff
 	first := true
 	for ctx.Err() == nil {
-		err := b.readSession(ctx, first)
-		b.up.set(false, err)
+		err := b.readSession(ctx, r, first)
+		r.up.set(false, err)
 		if ctx.Err() != nil {
 			return
 		}
 		first = false
 		b.fail(ctx, "event stream connection lost", err)
+		b.reloadCluster(ctx) // a failover moves slots
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
@@ -309,8 +405,12 @@ func (b *Backplane) read(ctx context.Context) {
 }
 
 // readSession reads on one connection until it fails.
-func (b *Backplane) readSession(ctx context.Context, first bool) error {
-	conn := b.rdb.Conn()
+func (b *Backplane) readSession(ctx context.Context, r *reader, first bool) error {
+	server, err := r.server(ctx)
+	if err != nil {
+		return err
+	}
+	conn := server.Conn()
 	defer conn.Close()
 	id, err := conn.ClientID(ctx).Result()
 	if err != nil {
@@ -325,30 +425,30 @@ func (b *Backplane) readSession(ctx context.Context, first bool) error {
 	defer context.AfterFunc(ctx, func() {
 		uctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		_ = b.rdb.ClientUnblock(uctx, id).Err()
+		_ = server.ClientUnblock(uctx, id).Err()
 	})()
 	if !first {
 		// Whatever happened while we were away (a blip, a restart, a
 		// failover), find out what can be resumed before reading on.
-		if err := b.checkGaps(ctx, b.readSet()); err != nil {
+		if err := b.checkGaps(ctx, r.set()); err != nil {
 			return err
 		}
 		b.resubscribed(ctx)
 	}
 	b.st.mu.Lock()
-	b.st.readID = id
+	r.id, r.conn = id, server
 	b.st.mu.Unlock()
 	defer func() {
 		b.st.mu.Lock()
-		b.st.readID = 0
+		r.id, r.conn = 0, nil
 		b.st.mu.Unlock()
 	}()
-	b.up.set(true, nil)
+	r.up.set(true, nil)
 	for {
 		if h := b.cfg.hooks; h != nil && h.beforeRead != nil {
 			h.beforeRead()
 		}
-		set := b.readSet()
+		set := r.set()
 		args := make([]string, 0, 2*len(set))
 		for _, st := range set {
 			args = append(args, st.key)
@@ -375,8 +475,16 @@ func (b *Backplane) readSession(ctx context.Context, first bool) error {
 			}
 			for _, m := range xs.Messages {
 				n, _ := strconv.ParseInt(fmt.Sprint(m.Values["n"]), 10, 64)
+				// A number past the next one means entries were missed
+				// (trimmed, or lost by Redis before this node read them).
+				// A number not past the last one means the primary
+				// changed and had not received the last entries this
+				// node read: those were never acknowledged to their
+				// publisher with wait_replicas, and the new ones are
+				// read from where the new primary's stream ended (see
+				// checkGaps), so nothing was missed.
 				b.st.mu.Lock()
-				gap := n != st.n+1
+				gap := n > st.n+1
 				st.last, st.n = m.ID, n
 				b.st.mu.Unlock()
 				if gap {
@@ -418,6 +526,10 @@ func (b *Backplane) deliver(ctx context.Context, m goredis.XMessage) {
 func (b *Backplane) dispatch(env realtime.Envelope) {
 	b.hmu.RLock()
 	defer b.hmu.RUnlock()
+	// Readers of several streams (a Cluster) hand on one envelope at a
+	// time, as one reader does.
+	b.dmu.Lock()
+	defer b.dmu.Unlock()
 	for _, h := range b.handlers {
 		h(env)
 	}
@@ -492,20 +604,28 @@ func splitID(id string) (uint64, uint64) {
 // Resyncs returns how many times the node found it had missed envelopes.
 func (b *Backplane) Resyncs() uint64 { return b.resyncs.Load() }
 
-// Blip cuts the node's event-reading connection, as a network blip would,
+// Blip cuts the node's event-reading connections, as a network blip would,
 // and returns once the node reads again (the conformance suite's blip).
 func (b *Backplane) Blip(ctx context.Context) error {
-	b.st.mu.Lock()
-	id := b.st.readID
-	b.st.mu.Unlock()
-	b.up.mu.Lock()
-	ups := b.up.ups
-	b.up.mu.Unlock()
-	if id == 0 {
-		return b.up.wait(ctx)
+	for _, r := range b.readers() {
+		b.st.mu.Lock()
+		id, conn := r.id, r.conn
+		b.st.mu.Unlock()
+		r.up.mu.Lock()
+		ups := r.up.ups
+		r.up.mu.Unlock()
+		if id == 0 {
+			if err := r.up.wait(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := conn.ClientKillByFilter(ctx, "ID", strconv.FormatInt(id, 10)).Err(); err != nil {
+			return fmt.Errorf("redis: blip: %w", err)
+		}
+		if err := r.up.waitUps(ctx, ups+1); err != nil {
+			return err
+		}
 	}
-	if err := b.rdb.ClientKillByFilter(ctx, "ID", strconv.FormatInt(id, 10)).Err(); err != nil {
-		return fmt.Errorf("redis: blip: %w", err)
-	}
-	return b.up.waitUps(ctx, ups+1)
+	return nil
 }

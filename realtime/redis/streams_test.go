@@ -18,7 +18,7 @@ func readerID(t *testing.T, b *Backplane) int64 {
 	}
 	b.st.mu.Lock()
 	defer b.st.mu.Unlock()
-	return b.st.readID
+	return b.st.main.id
 }
 
 // A node whose connection to Redis drops again and again, while another

@@ -17,7 +17,7 @@ import (
 // channels it calls up (first is true the first time only) before handing
 // on any later message.
 type subscriber struct {
-	rdb       *goredis.Client
+	rdb       goredis.UniversalClient
 	channels  []string
 	heartbeat time.Duration
 	log       *slog.Logger
@@ -30,7 +30,7 @@ type subscriber struct {
 	state upFlag
 }
 
-func newSubscriber(rdb *goredis.Client, channels []string, heartbeat time.Duration, log *slog.Logger,
+func newSubscriber(rdb goredis.UniversalClient, channels []string, heartbeat time.Duration, log *slog.Logger,
 	onMessage func(channel, payload string), up func(context.Context, bool), fail func(context.Context, string, error)) *subscriber {
 	return &subscriber{rdb: rdb, channels: channels, heartbeat: heartbeat, log: log,
 		onMessage: onMessage, up: up, fail: fail, state: newUpFlag()}
