@@ -40,17 +40,11 @@ func (w *centrifugoWire) path() string { return "/connection/websocket" }
 // handshake sends connect, waits for its reply, subscribes and waits for
 // the subscribe reply: one round trip each, as on the Pusher socket.
 func (w *centrifugoWire) handshake(c *client, channel string) error {
-	if err := c.writeText([]byte(`{"id":1,"connect":{}}`)); err != nil {
-		return err
-	}
-	if err := c.await(markConnected, markCfError); err != nil {
+	if err := c.roundTrip(`{"id":1,"connect":{}}`, markConnected, markCfError); err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	sub := `{"id":2,"subscribe":{"channel":` + strconv.Quote(channel) + `}}`
-	if err := c.writeText([]byte(sub)); err != nil {
-		return err
-	}
-	if err := c.await(markSubscribed, markCfError); err != nil {
+	if err := c.roundTrip(sub, markSubscribed, markCfError); err != nil {
 		return fmt.Errorf("subscribe %s: %w", channel, err)
 	}
 	return nil

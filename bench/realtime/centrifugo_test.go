@@ -125,13 +125,10 @@ func startCentrifugo(t *testing.T) centrifugo {
 }
 
 func centrifugoConfig(s centrifugo) rtbench.Config {
-	return rtbench.Config{
+	return toy(rtbench.Config{
 		Name: "centrifugo", Protocol: rtbench.ProtocolCentrifugo, PID: s.pid,
 		WSURL: "ws" + strings.TrimPrefix(s.url, "http"), APIURL: s.url, APIKey: s.apiKey,
-		Conns: 40, Subscribers: 10, IdleChannels: 3,
-		Settle: 10 * time.Millisecond, LatencyEvents: 3, Spacing: time.Millisecond,
-		CPUEvents: 12, Window: 4, WarmupEvents: 2,
-	}
+	})
 }
 
 // TestRunCentrifugo runs the whole measurement at toy scale against the
@@ -146,15 +143,7 @@ func TestRunCentrifugo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.LatencyDeliveries != 3*10 || res.CPUDeliveries != 12*10 || res.Dropped != 0 {
-		t.Fatalf("deliveries: latency %d, cpu %d, dropped %d", res.LatencyDeliveries, res.CPUDeliveries, res.Dropped)
-	}
-	if res.CPUMessages <= 0 || res.CPUMessages > res.CPUDeliveries {
-		t.Fatalf("%d messages carried %d deliveries", res.CPUMessages, res.CPUDeliveries)
-	}
-	if res.P99MS <= 0 || res.P50MS > res.P99MS || res.BaselineRSS <= 0 || res.CPUSeconds < 0 {
-		t.Fatalf("implausible result %+v", res)
-	}
+	checkToy(t, res)
 }
 
 // TestRunCentrifugoWrongKey checks that a publish Centrifugo refuses ends

@@ -100,6 +100,15 @@ func (c *client) await(mark, fail []byte) error {
 	}
 }
 
+// roundTrip sends msg and awaits the answer that contains want (fail: the
+// server's refusal).
+func (c *client) roundTrip(msg string, want, fail []byte) error {
+	if err := c.writeText([]byte(msg)); err != nil {
+		return err
+	}
+	return c.await(want, fail)
+}
+
 // loop reads the socket until it closes.
 func (c *client) loop() {
 	for {

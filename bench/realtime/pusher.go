@@ -46,10 +46,7 @@ func (w *pusherWire) handshake(c *client, channel string) error {
 		return fmt.Errorf("connection_established: %w", err)
 	}
 	sub := `{"event":"pusher:subscribe","data":{"channel":` + strconv.Quote(channel) + `}}`
-	if err := c.writeText([]byte(sub)); err != nil {
-		return err
-	}
-	if err := c.await(markSucceeded, markError); err != nil {
+	if err := c.roundTrip(sub, markSucceeded, markError); err != nil {
 		return fmt.Errorf("subscribe %s: %w", channel, err)
 	}
 	return nil
