@@ -61,6 +61,15 @@ SERVERS=${SERVERS:-gatehouse soketi centrifugo}
 # delivery is not among them: it coalesces frames and leads there.
 BENCH_LED=${BENCH_LED-soketi:rss,cpu,p50,p99 centrifugo:rss,p50,p99}
 BENCH_TOLERANCE=${BENCH_TOLERANCE:-5}
+read -r -a servers <<<"$SERVERS"
+for server in "${servers[@]}"; do
+	case $server in gatehouse | soketi | centrifugo) ;; *)
+		echo "bench-realtime: unknown server $server in SERVERS (gatehouse, soketi, centrifugo)" >&2
+		exit 1
+		;;
+	esac
+done
+runs() { [[ " ${servers[*]} " == *" $1 "* ]]; } # server
 fig='(rss|cpu|p50|p99)'
 if ! [[ " $BENCH_LED " =~ ^(\ +[a-z0-9-]+:$fig(,$fig)*)*\ *$ ]]; then
 	echo "bench-realtime: BENCH_LED=\"$BENCH_LED\": want peer:figure,figure ... (figures: rss, cpu, p50, p99)" >&2
@@ -105,22 +114,24 @@ go build -o "$work/ghserver" ./bench/realtime/cmd/ghserver
 go build -o "$work/gatehouse" ./cmd/gatehouse
 
 soketi_dir=$ROOT/e2e/node_modules/@soketi/soketi
-if [ ! -f "$soketi_dir/bin/server.js" ]; then
-	echo "# installing the e2e packages (soketi $SOKETI_VERSION)" >&2
-	(cd e2e && npm ci --no-audit --no-fund >&2)
-fi
-got=$(node -p "require('$soketi_dir/package.json').version")
-if [ "$got" != "$SOKETI_VERSION" ]; then
-	echo "bench-realtime: e2e has soketi $got, want $SOKETI_VERSION" >&2
-	exit 1
+if runs soketi; then
+	if [ ! -f "$soketi_dir/bin/server.js" ]; then
+		echo "# installing the e2e packages (soketi $SOKETI_VERSION)" >&2
+		(cd e2e && npm ci --no-audit --no-fund >&2)
+	fi
+	got=$(node -p "require('$soketi_dir/package.json').version")
+	if [ "$got" != "$SOKETI_VERSION" ]; then
+		echo "bench-realtime: e2e has soketi $got, want $SOKETI_VERSION" >&2
+		exit 1
+	fi
 fi
 
 centrifugo_bin=${CENTRIFUGO_BIN:-${GATEHOUSE_CACHE_DIR:-$HOME/.cache/gatehouse}/centrifugo-$CENTRIFUGO_VERSION/centrifugo}
-if [ -z "${CENTRIFUGO_BIN:-}" ] && [ ! -x "$centrifugo_bin" ]; then
+if runs centrifugo && [ -z "${CENTRIFUGO_BIN:-}" ] && [ ! -x "$centrifugo_bin" ]; then
 	echo "# building the brokers (Centrifugo $CENTRIFUGO_VERSION)" >&2
 	scripts/brokers.sh >&2
 fi
-if [ ! -x "$centrifugo_bin" ]; then
+if runs centrifugo && [ ! -x "$centrifugo_bin" ]; then
 	echo "bench-realtime: $centrifugo_bin is missing (scripts/brokers.sh builds Centrifugo $CENTRIFUGO_VERSION)" >&2
 	exit 1
 fi
@@ -201,14 +212,6 @@ if [ "$GATEHOUSE" = auto ]; then
 	fi
 	stop_server
 fi
-read -r -a servers <<<"$SERVERS"
-for server in "${servers[@]}"; do
-	case $server in gatehouse | soketi | centrifugo) ;; *)
-		echo "bench-realtime: unknown server $server in SERVERS (gatehouse, soketi, centrifugo)" >&2
-		exit 1
-		;;
-	esac
-done
 echo "# servers: ${servers[*]}; gatehouse: $GATEHOUSE; soketi $SOKETI_VERSION; centrifugo $CENTRIFUGO_VERSION; $ROUNDS rounds; $CONNS sockets, $SUBSCRIBERS subscribers; load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 results=$work/results.jsonl
