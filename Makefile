@@ -39,7 +39,7 @@ e2e: build
 bench:
 	scripts/bench.sh
 
-## bench-realtime: sockets against soketi 1.6.1 in the same run (about 5 minutes).
+## bench-realtime: sockets against soketi 1.6.1 and Centrifugo v6.9.1 in the same run (about 6 minutes).
 bench-realtime:
 	scripts/bench-realtime.sh
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,19 +19,14 @@ import (
 // EventName is the name of every event the benchmark publishes.
 const EventName = "bench"
 
-// Frames the client looks for, as they appear in both servers' JSON.
-var (
-	markEstablished = []byte(`pusher:connection_established`)
-	markSucceeded   = []byte(`pusher_internal:subscription_succeeded`)
-	markPing        = []byte(`"pusher:ping"`)
-	markError       = []byte(`pusher:error`)
-	markBench       = []byte(`"event":"` + EventName + `"`)
-	markData        = []byte(`"data":"`)
-)
+// markData opens an event's data string in every protocol's JSON.
+var markData = []byte(`"data":"`)
 
 // fleet is every client socket and what they measured.
 type fleet struct {
+	wire      wire
 	delivered atomic.Int64 // bench events received, all sockets
+	messages  atomic.Int64 // text messages received, all sockets
 	dropped   atomic.Int64 // sockets the server closed or lost
 	recording atomic.Bool  // record latencies of bench events now
 	firstDrop atomic.Value // string: why the first socket went away
@@ -47,7 +41,7 @@ type sample struct {
 	lat time.Duration
 }
 
-// client is one Pusher socket.
+// client is one socket.
 type client struct {
 	f       *fleet
 	nc      net.Conn
@@ -58,9 +52,9 @@ type client struct {
 	closing atomic.Bool
 }
 
-// dial opens a socket to url, waits for pusher:connection_established,
-// subscribes to channel and waits for the subscription to succeed. The
-// socket then reads in a goroutine of its own until closed.
+// dial opens a socket to url and runs the protocol's handshake, which
+// leaves it subscribed to channel. The socket then reads in a goroutine of
+// its own until closed.
 func (f *fleet) dial(ctx context.Context, url, channel string) (*client, error) {
 	d := ws.Dialer{ReadBufferSize: 2048, Timeout: 10 * time.Second}
 	nc, br, _, err := d.Dial(ctx, url)
@@ -74,18 +68,9 @@ func (f *fleet) dial(ctx context.Context, url, channel string) (*client, error) 
 		c.br = bufio.NewReaderSize(nc, 2048)
 	}
 	_ = nc.SetDeadline(time.Now().Add(15 * time.Second))
-	if err := c.await(markEstablished); err != nil {
-		_ = nc.Close()
-		return nil, fmt.Errorf("connection_established: %w", err)
-	}
-	sub := `{"event":"pusher:subscribe","data":{"channel":` + strconv.Quote(channel) + `}}`
-	if err := c.write(ws.OpText, []byte(sub)); err != nil {
+	if err := f.wire.handshake(c, channel); err != nil {
 		_ = nc.Close()
 		return nil, err
-	}
-	if err := c.await(markSucceeded); err != nil {
-		_ = nc.Close()
-		return nil, fmt.Errorf("subscribe %s: %w", channel, err)
 	}
 	_ = nc.SetDeadline(time.Time{})
 	f.mu.Lock()
@@ -95,8 +80,9 @@ func (f *fleet) dial(ctx context.Context, url, channel string) (*client, error) 
 	return c, nil
 }
 
-// await reads messages until one contains mark.
-func (c *client) await(mark []byte) error {
+// await reads messages until one contains mark; one that contains fail is
+// the server's refusal.
+func (c *client) await(mark, fail []byte) error {
 	for {
 		op, p, err := c.read()
 		if err != nil {
@@ -105,13 +91,22 @@ func (c *client) await(mark []byte) error {
 		if op != ws.OpText {
 			continue
 		}
-		if bytes.Contains(p, markError) {
+		if bytes.Contains(p, fail) {
 			return fmt.Errorf("server error: %s", p)
 		}
 		if bytes.Contains(p, mark) {
 			return nil
 		}
 	}
+}
+
+// roundTrip sends msg and awaits the answer that contains want (fail: the
+// server's refusal).
+func (c *client) roundTrip(msg string, want, fail []byte) error {
+	if err := c.writeText([]byte(msg)); err != nil {
+		return err
+	}
+	return c.await(want, fail)
 }
 
 // loop reads the socket until it closes.
@@ -146,10 +141,9 @@ func (c *client) handle(op ws.OpCode, p []byte, now time.Time) bool {
 	case ws.OpPing:
 		_ = c.write(ws.OpPong, append([]byte(nil), p...))
 	case ws.OpText:
-		if bytes.Contains(p, markBench) {
-			c.received(p, now)
-		} else if bytes.Contains(p, markPing) {
-			_ = c.write(ws.OpText, []byte(`{"event":"pusher:pong","data":{}}`))
+		c.f.messages.Add(1)
+		if reply := c.f.wire.text(c, p, now); reply != nil {
+			_ = c.writeText(reply)
 		}
 	}
 	return true
@@ -161,16 +155,15 @@ func (c *client) drop(why string) {
 	_ = c.nc.Close()
 }
 
-// received handles a bench event; its data is "<seq> <unix nanos> <padding>".
-func (c *client) received(p []byte, now time.Time) {
+// received counts one bench event and, while the fleet records, times it.
+// data is the event's data from its first byte on ("<seq> <unix nanos>
+// <padding>", what publish sends); nil when the message had none.
+func (c *client) received(data []byte, now time.Time) {
 	if c.f.recording.Load() {
-		if i := bytes.Index(p, markData); i >= 0 {
-			d := p[i+len(markData):]
-			seq, d, ok1 := leadingInt(d)
-			sent, _, ok2 := leadingInt(d)
-			if ok1 && ok2 {
-				c.lat = append(c.lat, sample{seq: int(seq), lat: now.Sub(time.Unix(0, sent))})
-			}
+		seq, d, ok1 := leadingInt(data)
+		sent, _, ok2 := leadingInt(d)
+		if ok1 && ok2 {
+			c.lat = append(c.lat, sample{seq: int(seq), lat: now.Sub(time.Unix(0, sent))})
 		}
 	}
 	c.f.delivered.Add(1)
@@ -256,6 +249,9 @@ func (c *client) read() (ws.OpCode, []byte, error) {
 		}
 	}
 }
+
+// writeText sends one text message.
+func (c *client) writeText(p []byte) error { return c.write(ws.OpText, p) }
 
 // write sends one masked client frame.
 func (c *client) write(op ws.OpCode, p []byte) error {

@@ -1,9 +1,7 @@
 package rtbench
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,8 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"gatehouse/pusherproto"
 )
 
 // FanChannel is the channel the first Config.Subscribers sockets join;
@@ -24,17 +20,22 @@ const FanChannel = "public-bench-fan"
 
 // Config is one measurement of one server.
 type Config struct {
-	// Name labels the result ("gatehouse", "soketi").
+	// Name labels the result ("gatehouse", "soketi", "centrifugo").
 	Name string
+	// Protocol is the wire protocol: ProtocolPusher (the default) or
+	// ProtocolCentrifugo.
+	Protocol string
 	// PID is the server's process, whose RSS and CPU time are read.
 	PID int
 	// WSURL is the WebSocket base, e.g. ws://127.0.0.1:6001 (the client adds
-	// /app/{key}?protocol=7...).
+	// the protocol's path: /app/{key}?protocol=7... or /connection/websocket).
 	WSURL string
 	// APIURL is the HTTP API base, e.g. http://127.0.0.1:6001.
 	APIURL string
-	// App is the app both sockets and API calls use.
+	// App is the app both sockets and API calls use (Pusher).
 	App App
+	// APIKey is the HTTP API key (Centrifugo's X-API-Key).
+	APIKey string
 	// Conns is how many sockets are opened and kept idle [10000].
 	Conns int
 	// Subscribers is how many of them join FanChannel [2000]; the others
@@ -95,6 +96,9 @@ func (c *Config) defaults() {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	if c.Protocol == "" {
+		c.Protocol = ProtocolPusher
+	}
 }
 
 // Result is what one Run measured.
@@ -118,6 +122,9 @@ type Result struct {
 	CPUSeconds       float64 `json:"cpu_seconds"`
 	CPUWallSeconds   float64 `json:"cpu_wall_seconds"`
 	CPUPerDeliveryUS float64 `json:"cpu_per_delivery_us"`
+	// CPUMessages is how many WebSocket text messages carried the
+	// CPUDeliveries: fewer when the server puts several events in one.
+	CPUMessages int64 `json:"cpu_messages"`
 	// ClientCPUPerDeliveryUS is this client's own cost per delivery: when it
 	// nears the server's, latency measures the client.
 	ClientCPUPerDeliveryUS float64 `json:"client_cpu_per_delivery_us"`
@@ -141,15 +148,18 @@ type Result struct {
 // and closes the sockets.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cfg.defaults()
+	w, err := newWire(cfg)
+	if err != nil {
+		return nil, err
+	}
 	r := &Result{Name: cfg.Name, Conns: cfg.Conns, Subscribers: cfg.Subscribers, Payload: cfg.Payload}
-	f := &fleet{}
+	f := &fleet{wire: w}
 	defer f.closeAll()
-	pub := newPublisher(cfg)
+	pub := newPublisher(cfg, w)
 	defer pub.hc.CloseIdleConnections()
 
 	// Memory: baseline, then every socket connected, subscribed and idle.
 	sleep(ctx, cfg.Settle)
-	var err error
 	if r.BaselineRSS, err = RSS(cfg.PID); err != nil {
 		return nil, err
 	}
@@ -230,6 +240,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	self0, _ := CPU(os.Getpid())
 	t0 := time.Now()
 	base = f.delivered.Load()
+	msgs := f.messages.Load()
 	if err := pub.burst(ctx, f, cfg.CPUEvents, cfg.Window); err != nil {
 		return nil, fmt.Errorf("cpu: %w", err)
 	}
@@ -241,6 +252,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.CPUWallSeconds = time.Since(t0).Seconds()
 	r.CPUEvents = cfg.CPUEvents
 	r.CPUDeliveries = f.delivered.Load() - base
+	r.CPUMessages = f.messages.Load() - msgs
 	r.CPUSeconds = (cpu1 - cpu0).Seconds()
 	r.CPUPerDeliveryUS = r.CPUSeconds * 1e6 / float64(r.CPUDeliveries)
 	r.ClientCPUPerDeliveryUS = (self1 - self0).Seconds() * 1e6 / float64(r.CPUDeliveries)
@@ -261,7 +273,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 // connect opens cfg.Conns sockets, DialConcurrency at a time.
 func connect(ctx context.Context, f *fleet, cfg Config) error {
-	u := strings.TrimSuffix(cfg.WSURL, "/") + "/app/" + cfg.App.Key + "?protocol=7&client=rtbench&version=8.4.0"
+	u := strings.TrimSuffix(cfg.WSURL, "/") + f.wire.path()
 	sem := make(chan struct{}, cfg.DialConcurrency)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -329,20 +341,20 @@ func (f *fleet) wait(ctx context.Context, want int64, timeout time.Duration) err
 	return nil
 }
 
-// publisher sends signed events through the Pusher HTTP API.
+// publisher sends events through the server's HTTP API.
 type publisher struct {
 	cfg  Config
+	wire wire
 	hc   *http.Client
-	path string
 	pad  string
 }
 
-func newPublisher(cfg Config) *publisher {
+func newPublisher(cfg Config, w wire) *publisher {
 	tr := &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}
 	return &publisher{
 		cfg:  cfg,
+		wire: w,
 		hc:   &http.Client{Transport: tr, Timeout: 30 * time.Second},
-		path: "/apps/" + cfg.App.ID + "/events",
 		pad:  strings.Repeat("x", cfg.Payload),
 	}
 }
@@ -354,23 +366,17 @@ func (p *publisher) publish(ctx context.Context, seq int) error {
 	if len(data) < len(p.pad) {
 		data += p.pad[len(data):]
 	}
-	body, _ := json.Marshal(map[string]any{"name": EventName, "channels": []string{FanChannel}, "data": data})
-	q := pusherproto.SignedQuery(p.cfg.App.Key, p.cfg.App.Secret, http.MethodPost, p.path, nil, body, now)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(p.cfg.APIURL, "/")+p.path+"?"+q.Encode(), bytes.NewReader(body))
+	req, err := p.wire.request(ctx, data, now)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
 	resp, err := p.hc.Do(req)
 	if err != nil {
 		return err
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("publish: %s: %s", resp.Status, b)
-	}
-	return nil
+	return p.wire.accepted(resp.StatusCode, b)
 }
 
 // burst publishes n events, never more than window ahead of the deliveries,

@@ -26,22 +26,14 @@ func TestRunSmall(t *testing.T) {
 	t.Cleanup(func() { ts.Close(); closeAll() })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := rtbench.Run(ctx, rtbench.Config{
+	res, err := rtbench.Run(ctx, toy(rtbench.Config{
 		Name: "gatehouse", PID: os.Getpid(),
 		WSURL: "ws" + strings.TrimPrefix(ts.URL, "http"), APIURL: ts.URL, App: app,
-		Conns: 40, Subscribers: 10, IdleChannels: 3,
-		Settle: 10 * time.Millisecond, LatencyEvents: 3, Spacing: time.Millisecond,
-		CPUEvents: 12, Window: 4, WarmupEvents: 2,
-	})
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.LatencyDeliveries != 3*10 || res.CPUDeliveries != 12*10 || res.Dropped != 0 {
-		t.Fatalf("deliveries: latency %d, cpu %d, dropped %d", res.LatencyDeliveries, res.CPUDeliveries, res.Dropped)
-	}
-	if res.P99MS <= 0 || res.P50MS > res.P99MS || res.BaselineRSS <= 0 {
-		t.Fatalf("implausible result %+v", res)
-	}
+	checkToy(t, res)
 
 	var lines bytes.Buffer
 	for _, r := range []rtbench.Result{*res, {Name: "other", Conns: 40, Subscribers: 10, RSSPerConn: 2048, CPUPerDeliveryUS: 3}} {
@@ -54,5 +46,29 @@ func TestRunSmall(t *testing.T) {
 	}
 	if !strings.Contains(table.String(), "| gatehouse | other |") || !strings.Contains(table.String(), "| 2.0 |") {
 		t.Fatalf("table:\n%s", table.String())
+	}
+}
+
+// toy sets the sizes of a toy run: 40 sockets, 10 of them subscribers,
+// 3 latency events and 12 CPU events.
+func toy(cfg rtbench.Config) rtbench.Config {
+	cfg.Conns, cfg.Subscribers, cfg.IdleChannels = 40, 10, 3
+	cfg.Settle, cfg.LatencyEvents, cfg.Spacing = 10*time.Millisecond, 3, time.Millisecond
+	cfg.CPUEvents, cfg.Window, cfg.WarmupEvents = 12, 4, 2
+	return cfg
+}
+
+// checkToy checks that a toy run delivered every event to every subscriber
+// once, lost no socket and measured something plausible.
+func checkToy(t *testing.T, res *rtbench.Result) {
+	t.Helper()
+	if res.LatencyDeliveries != 3*10 || res.CPUDeliveries != 12*10 || res.Dropped != 0 {
+		t.Fatalf("deliveries: latency %d, cpu %d, dropped %d", res.LatencyDeliveries, res.CPUDeliveries, res.Dropped)
+	}
+	if res.CPUMessages <= 0 || res.CPUMessages > res.CPUDeliveries {
+		t.Fatalf("%d messages carried %d deliveries", res.CPUMessages, res.CPUDeliveries)
+	}
+	if res.P99MS <= 0 || res.P50MS > res.P99MS || res.BaselineRSS <= 0 || res.CPUSeconds < 0 {
+		t.Fatalf("implausible result %+v", res)
 	}
 }

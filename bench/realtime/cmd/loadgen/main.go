@@ -1,9 +1,12 @@
-// Command loadgen measures one running Pusher protocol 7 server (RSS per
-// idle socket, CPU per delivered message, delivery latency) and prints the
-// result as one JSON line. scripts/bench-realtime.sh runs it against
-// Gatehouse and soketi in turn. Every address must be loopback.
+// Command loadgen measures one running realtime server (RSS per idle
+// socket, CPU per delivered message, delivery latency) and prints the
+// result as one JSON line. It speaks Pusher protocol 7 or, with -protocol
+// centrifugo, Centrifugo's JSON protocol. scripts/bench-realtime.sh runs it
+// against Gatehouse, soketi and Centrifugo in turn. Every address must be
+// loopback.
 //
 //	loadgen -name gatehouse -pid 1234 -url http://127.0.0.1:6101 -app bench:bench-key-4f1c2a:bench-secret-9d3e7b51c08a
+//	loadgen -name centrifugo -protocol centrifugo -pid 1235 -url http://127.0.0.1:6102 -api-key KEY
 package main
 
 import (
@@ -29,10 +32,12 @@ func main() {
 	var base, apiBase, appSpec string
 	var budget time.Duration
 	flag.StringVar(&cfg.Name, "name", "server", "label of the result")
+	flag.StringVar(&cfg.Protocol, "protocol", rtbench.ProtocolPusher, "wire protocol: pusher or centrifugo")
+	flag.StringVar(&cfg.APIKey, "api-key", "", "HTTP API key (centrifugo: X-API-Key)")
 	flag.IntVar(&cfg.PID, "pid", 0, "server process id (RSS and CPU are read from /proc)")
 	flag.StringVar(&base, "url", "http://127.0.0.1:6101", "server base URL (loopback); ws:// is derived")
 	flag.StringVar(&apiBase, "api-url", "", "HTTP API base to publish through, when not -url (another node: cross-node figures)")
-	flag.StringVar(&appSpec, "app", "bench:bench-key-4f1c2a:bench-secret-9d3e7b51c08a", "app as id:key:secret")
+	flag.StringVar(&appSpec, "app", "bench:bench-key-4f1c2a:bench-secret-9d3e7b51c08a", "app as id:key:secret (pusher)")
 	flag.IntVar(&cfg.Conns, "conns", 10000, "idle sockets")
 	flag.IntVar(&cfg.Subscribers, "subscribers", 2000, "sockets on the channel events go to")
 	flag.IntVar(&cfg.LatencyEvents, "latency-events", 50, "events timed for latency")
@@ -43,11 +48,26 @@ func main() {
 	flag.DurationVar(&cfg.Settle, "settle", 3*time.Second, "wait before each RSS reading")
 	flag.DurationVar(&budget, "budget", 3*time.Minute, "give up after this long")
 	summary := flag.String("summary", "", "print a Markdown table of the results in this file (JSON lines) and exit")
+	check := flag.String("check", "", "compare -lead with its peers in the results in this file (JSON lines) and exit: 3 when it is behind on a figure of -led")
+	lead := flag.String("lead", "gatehouse", "with -check: the server that must not fall behind")
+	ledSpec := flag.String("led", "", "with -check: per peer, the figures -lead led it on, as peer:fig,fig (figures: rss, cpu, p50, p99)")
+	tolerance := flag.Float64("tolerance", 5, "with -check: how much worse than a peer, in percent, still counts as level")
 	flag.Parse()
 	if *summary != "" {
 		if err := summarize(*summary); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", err)
 			os.Exit(1)
+		}
+		return
+	}
+	if *check != "" {
+		behind, err := checkResults(*check, *lead, *ledSpec, *tolerance/100)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		if behind {
+			os.Exit(3)
 		}
 		return
 	}
@@ -106,6 +126,30 @@ func summarize(path string) error {
 	}
 	defer f.Close()
 	return rtbench.Summarize(f, os.Stdout)
+}
+
+// checkResults prints every comparison of rtbench.Check and reports
+// whether lead is behind on any.
+func checkResults(path, lead, ledSpec string, tolerance float64) (bool, error) {
+	led, err := rtbench.ParseLed(ledSpec)
+	if err != nil {
+		return false, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	verdicts, err := rtbench.Check(f, lead, led, tolerance)
+	if err != nil {
+		return false, err
+	}
+	behind := false
+	for _, v := range verdicts {
+		fmt.Println(v.Line)
+		behind = behind || v.Behind
+	}
+	return behind, nil
 }
 
 // waitListening waits until addr accepts TCP connections.

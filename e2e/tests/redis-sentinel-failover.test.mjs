@@ -1,0 +1,73 @@
+// No accepted event lost when Redis Sentinel fails the primary over: two
+// gatehouse nodes following a primary through three sentinels
+// (realtime.redis.sentinel, wait_replicas 1), a pusher-js client on node
+// B, the `pusher` SDK publishing through node A, SENTINEL FAILOVER while
+// events flow.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import PusherJS from 'pusher-js';
+import { startGatehouse } from '../lib/gatehouse.mjs';
+import { startSentinelSet } from '../lib/redis.mjs';
+import { freePort } from '../lib/free-port.mjs';
+import { makeTempDir } from '../lib/proc.mjs';
+import { pusherJsOptions, pusherServer } from '../lib/realtime.mjs';
+import { poll, waitForEvent } from '../lib/wait.mjs';
+
+const app = { id: 'chaos', key: 'chaos-key', secret: 'chaos-secret-0123456789' };
+
+async function twoNodes(t, redisConfig) {
+  const keysDir = makeTempDir('gatehouse-e2e-sentinel-keys-');
+  const firstPort = await freePort();
+  const config = {
+    server: { public_url: `http://127.0.0.1:${firstPort}` },
+    keys: { dir: keysDir },
+    apps: [app],
+    realtime: { backplane: 'redis', redis: redisConfig },
+  };
+  const a = await startGatehouse({ t, port: firstPort, config });
+  const b = await startGatehouse({ t, config });
+  return [a, b];
+}
+
+test('a Sentinel failover while events flow: every accepted event reaches the connected client', async (t) => {
+  const set = await startSentinelSet({ t });
+  // The configuration docs/redis.md shows for Sentinel.
+  const [a, b] = await twoNodes(t, {
+    sentinel: { master_name: set.masterName, addrs: set.addrs },
+    wait_replicas: 1,
+    wait_timeout: '500ms',
+  });
+  const client = new PusherJS(app.key, pusherJsOptions(b));
+  t.after(() => client.disconnect());
+  await waitForEvent(client.connection, 'connected', 5000);
+  const ch = client.subscribe('public-feed');
+  await waitForEvent(ch, 'pusher:subscription_succeeded', 5000);
+  const got = [];
+  ch.bind('tick', (d) => got.push(d.n));
+
+  const sdk = pusherServer(a, app);
+  const accepted = [];
+  let refused = 0;
+  let failedOver = false;
+  const before = await set.master();
+  for (let n = 0; n < 400 || !failedOver || accepted.length < 200; n++) {
+    if (n === 100) {
+      await set.failover();
+      failedOver = true;
+    }
+    try {
+      const res = await sdk.trigger('public-feed', 'tick', { n });
+      if (res.status === 200) accepted.push(n); else refused++;
+    } catch {
+      refused++; // surfaced to the publisher as an error: not accepted
+    }
+    if (n > 5000) break;
+  }
+  assert.notEqual(await set.master(), before, 'the primary changed');
+  await poll(() => got.length >= accepted.length, { timeout: 20000, what: `all ${accepted.length} accepted events (have ${got.length})` });
+  assert.deepEqual(got.filter((n) => accepted.includes(n)), accepted, 'every accepted event once, in order');
+  assert.equal(new Set(got).size, got.length, 'no duplicates');
+  assert.equal(client.connection.state, 'connected');
+  t.diagnostic(`accepted ${accepted.length}, refused ${refused} during the failover`);
+});
+
