@@ -3,6 +3,7 @@ package realtime
 import (
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 )
 
 // Kind says what an Envelope or Event carries.
@@ -89,6 +90,10 @@ type Event struct {
 
 	mu  sync.Mutex
 	enc []encoded
+	// first is enc[0] once set, read without the lock: most fan-outs use
+	// one codec, and the goroutines sharing one would otherwise take turns
+	// on mu for every socket.
+	first atomic.Pointer[encoded]
 }
 
 type encoded struct {
@@ -117,6 +122,9 @@ func (c *Codec) Name() string { return c.name }
 // A codec may call Encode with another codec (a framing codec on top of a
 // payload codec). The result is shared: callers must not modify it.
 func (e *Event) Encode(c *Codec) []byte {
+	if x := e.first.Load(); x != nil && x.codec == c {
+		return x.b
+	}
 	e.mu.Lock()
 	for _, x := range e.enc {
 		if x.codec == c {
@@ -134,5 +142,8 @@ func (e *Event) Encode(c *Codec) []byte {
 		}
 	}
 	e.enc = append(e.enc, encoded{codec: c, b: b})
+	if len(e.enc) == 1 {
+		e.first.Store(&encoded{codec: c, b: b})
+	}
 	return b
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"gatehouse/pusherproto"
 )
@@ -110,8 +111,9 @@ func (h *Hub) fanout(ev *Event, except string) {
 	}
 	// A large fan-out is shared by as many goroutines as the process may
 	// run at once: the writes (one system call per socket) are the cost,
-	// and they are independent. It still ends before the next envelope's
-	// fan-out starts, so every socket sees one order.
+	// and they are independent. The goroutines take chunks of sockets in
+	// turn, so one that is slowed down takes fewer. The fan-out still ends
+	// before the next envelope's starts, so every socket sees one order.
 	list := fanoutLists.Get().(*[]Conn)
 	conns := (*list)[:0]
 	for id, c := range subs {
@@ -119,21 +121,28 @@ func (h *Hub) fanout(ev *Event, except string) {
 			conns = append(conns, c)
 		}
 	}
+	chunks := (len(conns) + fanoutChunk - 1) / fanoutChunk
+	chunk := func(i int) {
+		for _, c := range conns[i*fanoutChunk : min((i+1)*fanoutChunk, len(conns))] {
+			c.Deliver(ev)
+		}
+	}
+	// The first chunk goes first, alone: it encodes the event for the
+	// codec most sockets share, once, before the goroutines need it.
+	chunk(0)
+	var next atomic.Int64
+	next.Store(1)
+	work := func() {
+		for i := int(next.Add(1) - 1); i < chunks; i = int(next.Add(1) - 1) {
+			chunk(i)
+		}
+	}
 	var wg sync.WaitGroup
-	share := (len(conns) + workers - 1) / workers
-	for lo := share; lo < len(conns); lo += share {
-		part := conns[lo:min(lo+share, len(conns))]
+	for range workers - 1 {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, c := range part {
-				c.Deliver(ev)
-			}
-		}()
+		go func() { defer wg.Done(); work() }()
 	}
-	for _, c := range conns[:min(share, len(conns))] {
-		c.Deliver(ev)
-	}
+	work()
 	wg.Wait()
 	h.delivered.Add(uint64(len(conns)))
 	clear(conns)
@@ -142,8 +151,12 @@ func (h *Hub) fanout(ev *Event, except string) {
 }
 
 // fanoutShare is the fewest sockets worth a goroutine of their own in a
-// fan-out (a goroutine costs about as much as a few writes).
-const fanoutShare = 256
+// fan-out (a goroutine costs about as much as a few writes); fanoutChunk is
+// how many sockets a goroutine takes at a time.
+const (
+	fanoutShare = 256
+	fanoutChunk = 64
+)
 
 // fanoutLists recycles the connection lists of parallel fan-outs.
 var fanoutLists = sync.Pool{New: func() any { s := make([]Conn, 0, 1024); return &s }}
