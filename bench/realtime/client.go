@@ -31,8 +31,30 @@ type fleet struct {
 	recording atomic.Bool  // record latencies of bench events now
 	firstDrop atomic.Value // string: why the first socket went away
 
+	// sources are local addresses to dial from, in turn (none: the
+	// kernel's choice).
+	sources []string
+	dials   atomic.Uint64
+	// hold, while set, stops every socket before its next read (the
+	// kernel's buffers keep what arrives).
+	hold atomic.Pointer[chan struct{}]
+
 	mu    sync.Mutex
 	conns []*client
+}
+
+// pause stops the sockets' reads: each finishes the read it is in, then
+// waits for resume.
+func (f *fleet) pause() {
+	ch := make(chan struct{})
+	f.hold.Store(&ch)
+}
+
+// resume lets the sockets read again.
+func (f *fleet) resume() {
+	if ch := f.hold.Swap(nil); ch != nil {
+		close(*ch)
+	}
 }
 
 // sample is one timed delivery of event seq.
@@ -57,6 +79,9 @@ type client struct {
 // its own until closed.
 func (f *fleet) dial(ctx context.Context, url, channel string) (*client, error) {
 	d := ws.Dialer{ReadBufferSize: 2048, Timeout: 10 * time.Second}
+	if len(f.sources) > 0 {
+		d.NetDial = f.dialSource
+	}
 	nc, br, _, err := d.Dial(ctx, url)
 	if err != nil {
 		return nil, err
@@ -112,6 +137,9 @@ func (c *client) roundTrip(msg string, want, fail []byte) error {
 // loop reads the socket until it closes.
 func (c *client) loop() {
 	for {
+		if h := c.f.hold.Load(); h != nil {
+			<-*h
+		}
 		op, p, err := c.read()
 		if err != nil {
 			if !c.closing.Load() {

@@ -62,6 +62,12 @@ type Config struct {
 	Payload int
 	// Timeout bounds each phase [60s].
 	Timeout time.Duration
+	// SourceAddrs are local addresses the sockets are dialled from, in
+	// turn (e.g. 127.0.0.1 to 127.0.0.4 for more sockets than one address
+	// has ephemeral ports); none: the kernel's choice.
+	SourceAddrs []string
+	// ServerGOMAXPROCS labels the server's GOMAXPROCS in throughput results.
+	ServerGOMAXPROCS string
 	// Log reports progress.
 	Log *slog.Logger
 }
@@ -153,7 +159,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	r := &Result{Name: cfg.Name, Conns: cfg.Conns, Subscribers: cfg.Subscribers, Payload: cfg.Payload}
-	f := &fleet{wire: w}
+	f := &fleet{wire: w, sources: cfg.SourceAddrs}
 	defer f.closeAll()
 	pub := newPublisher(cfg, w)
 	defer pub.hc.CloseIdleConnections()

@@ -29,7 +29,7 @@ import (
 
 func main() {
 	var cfg rtbench.Config
-	var base, apiBase, appSpec string
+	var base, apiBase, appSpec, mode, sources string
 	var budget time.Duration
 	flag.StringVar(&cfg.Name, "name", "server", "label of the result")
 	flag.StringVar(&cfg.Protocol, "protocol", rtbench.ProtocolPusher, "wire protocol: pusher or centrifugo")
@@ -47,6 +47,10 @@ func main() {
 	flag.IntVar(&cfg.Payload, "payload", 128, "bytes of each event's data")
 	flag.DurationVar(&cfg.Settle, "settle", 3*time.Second, "wait before each RSS reading")
 	flag.DurationVar(&budget, "budget", 3*time.Minute, "give up after this long")
+	flag.StringVar(&mode, "mode", "fanout", "fanout (memory, latency, CPU), throughput (deliveries/s with the client not reading) or storm (every socket at once)")
+	flag.IntVar(&cfg.DialConcurrency, "dial-concurrency", 64, "handshakes in flight while connecting (fanout, throughput)")
+	flag.StringVar(&sources, "source-addrs", "", "comma-separated loopback addresses to dial from in turn (more sockets than one address has ports)")
+	flag.StringVar(&cfg.ServerGOMAXPROCS, "server-gomaxprocs", "", "label: the server's GOMAXPROCS (throughput results)")
 	summary := flag.String("summary", "", "print a Markdown table of the results in this file (JSON lines) and exit")
 	check := flag.String("check", "", "compare -lead with its peers in the results in this file (JSON lines) and exit: 3 when it is behind on a figure of -led")
 	lead := flag.String("lead", "gatehouse", "with -check: the server that must not fall behind")
@@ -71,13 +75,16 @@ func main() {
 		}
 		return
 	}
-	if err := run(cfg, base, apiBase, appSpec, budget); err != nil {
+	if sources != "" {
+		cfg.SourceAddrs = strings.Split(sources, ",")
+	}
+	if err := run(cfg, mode, base, apiBase, appSpec, budget); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(cfg rtbench.Config, base, apiBase, appSpec string, budget time.Duration) error {
+func run(cfg rtbench.Config, mode, base, apiBase, appSpec string, budget time.Duration) error {
 	parts := strings.SplitN(appSpec, ":", 3)
 	if len(parts) != 3 {
 		return errors.New("-app must be id:key:secret")
@@ -111,12 +118,40 @@ func run(cfg rtbench.Config, base, apiBase, appSpec string, budget time.Duration
 	if err := waitListening(ctx, u.Host); err != nil {
 		return err
 	}
-	res, err := rtbench.Run(ctx, cfg)
+	if err := checkOpenFiles(cfg.Conns); err != nil {
+		return err
+	}
+	var res any
+	switch mode {
+	case "fanout":
+		r, e := rtbench.Run(ctx, cfg)
+		res, err = r, e
+	case rtbench.ModeThroughput:
+		r, e := rtbench.Throughput(ctx, cfg)
+		res, err = r, e
+	case rtbench.ModeStorm:
+		r, e := rtbench.Storm(ctx, cfg)
+		res, err = r, e
+	default:
+		return fmt.Errorf("-mode %q: want fanout, throughput or storm", mode)
+	}
 	if res != nil {
 		b, _ := json.Marshal(res)
 		fmt.Println(string(b))
 	}
 	return err
+}
+
+// checkOpenFiles refuses a run that would hit the open-file limit halfway.
+func checkOpenFiles(conns int) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return nil
+	}
+	if uint64(conns)+256 > lim.Cur {
+		return fmt.Errorf("%d sockets need more open files than the limit %d (hard %d): raise it with ulimit -n", conns, lim.Cur, lim.Max)
+	}
+	return nil
 }
 
 func summarize(path string) error {
