@@ -8,7 +8,7 @@ COMMIT      ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS     := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build dev test deps lint unit e2e bench bench-realtime fuzz clean
+.PHONY: all build dev test deps lint unit e2e bench bench-realtime bench-scale fuzz clean
 
 all: build
 
@@ -42,6 +42,10 @@ bench:
 ## bench-realtime: sockets against soketi 1.6.1 and Centrifugo v6.9.1 in the same run (about 6 minutes).
 bench-realtime:
 	scripts/bench-realtime.sh
+
+## bench-scale: deliveries/s on one core and on all, a connection storm, the most sockets the open-file limit allows (about 4 minutes).
+bench-scale:
+	scripts/bench-scale.sh
 
 ## fuzz: run every fuzz target briefly (FUZZTIME=30s by default).
 fuzz:

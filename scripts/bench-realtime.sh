@@ -50,6 +50,10 @@ GATEHOUSE=${GATEHOUSE:-auto}
 BENCH_NICE=${BENCH_NICE:--10}
 SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
+# GOMAXPROCS of the Go servers (Gatehouse, Centrifugo); an all-core run:
+# SERVER_PROCS=2 SERVER_CPU=0-1 CLIENT_CPU=0-1 (soketi's event loop is one
+# thread either way).
+SERVER_PROCS=${SERVER_PROCS:-1}
 APP_ID=bench
 APP_KEY=bench-key-4f1c2a
 APP_SECRET=bench-secret-9d3e7b51c08a
@@ -168,10 +172,10 @@ printf 'apps:\n  - id: %s\n    key: %s\n    secret: %s\n' "$APP_ID" "$APP_KEY" "
 
 start_gatehouse() { # port mode
 	if [ "$2" = binary ]; then
-		GOMAXPROCS=1 "${prio[@]}" taskset -c "$SERVER_CPU" "$work/gatehouse" dev --addr "127.0.0.1:$1" \
+		GOMAXPROCS=$SERVER_PROCS "${prio[@]}" taskset -c "$SERVER_CPU" "$work/gatehouse" dev --addr "127.0.0.1:$1" \
 			--data-dir "$work/gatehouse-data" --config "$work/gatehouse.yaml" >"$work/gatehouse.log" 2>&1 &
 	else
-		GOMAXPROCS=1 "${prio[@]}" taskset -c "$SERVER_CPU" "$work/ghserver" -addr "127.0.0.1:$1" \
+		GOMAXPROCS=$SERVER_PROCS "${prio[@]}" taskset -c "$SERVER_CPU" "$work/ghserver" -addr "127.0.0.1:$1" \
 			-app "$APP_ID:$APP_KEY:$APP_SECRET" >"$work/gatehouse.log" 2>&1 &
 	fi
 	server_pid=$!
@@ -194,7 +198,7 @@ start_soketi() { # port
 start_centrifugo() { # port
 	mkdir -p "$work/centrifugo"
 	# Nothing inherited: Centrifugo reads CENTRIFUGO_* variables as config.
-	(cd "$work/centrifugo" && exec env -i PATH="$PATH" HOME="$work/centrifugo" GOMAXPROCS=1 \
+	(cd "$work/centrifugo" && exec env -i PATH="$PATH" HOME="$work/centrifugo" GOMAXPROCS="$SERVER_PROCS" \
 		"${prio[@]}" taskset -c "$SERVER_CPU" "$centrifugo_bin" --config "$work/centrifugo.json" \
 		--http_server.port "$1") >"$work/centrifugo.log" 2>&1 &
 	server_pid=$!

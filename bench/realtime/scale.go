@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -210,8 +211,27 @@ func Storm(ctx context.Context, cfg Config) (*StormResult, error) {
 // holds at most one ephemeral port range of connections to one server port.
 func (f *fleet) dialSource(ctx context.Context, network, addr string) (net.Conn, error) {
 	src := f.sources[int(f.dials.Add(1)-1)%len(f.sources)]
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 10 * time.Second}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 10 * time.Second,
+		Control: bindAddressNoPort}
 	return d.DialContext(ctx, network, addr)
 }
+
+// bindAddressNoPort lets the kernel pick the local port at connect time
+// (IP_BIND_ADDRESS_NO_PORT), as for an unbound socket: a port is then
+// unique per destination, not per address, and sockets in TIME_WAIT from
+// an earlier run do not make bind fail.
+func bindAddressNoPort(_, _ string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_IP, ipBindAddressNoPort, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// ipBindAddressNoPort is Linux's IP_BIND_ADDRESS_NO_PORT.
+const ipBindAddressNoPort = 24
 
 func sortDurations(d []time.Duration) { slices.Sort(d) }
