@@ -106,3 +106,11 @@ type Backplane interface {
 	// Close releases the backplane's resources.
 	Close() error
 }
+
+// BatchSubscriber is a Backplane that can hand envelopes on in batches:
+// the envelopes that queued while the previous batch was delivered, in
+// order. A hub then writes a run of events of one channel to each socket
+// at once. h must not keep envs.
+type BatchSubscriber interface {
+	SubscribeBatch(ctx context.Context, h func(envs []Envelope)) (stop func(), err error)
+}

@@ -88,6 +88,11 @@ type Event struct {
 	// UserInfo is the member's info on KindMemberAdded.
 	UserInfo json.RawMessage
 
+	// parts, when set, makes the Event a run of events of one channel
+	// delivered together: its bytes are theirs back to back, so a socket
+	// gets several frames in one write (see Hub.handleBatch).
+	parts []*Event
+
 	mu  sync.Mutex
 	enc []encoded
 	// first is enc[0] once set, read without the lock: most fan-outs use
@@ -100,6 +105,10 @@ type encoded struct {
 	codec *Codec
 	b     []byte
 }
+
+// Parts returns the events a run delivers together (nil for a single
+// event).
+func (e *Event) Parts() []*Event { return e.parts }
 
 // Codec turns Events into the wire bytes of one protocol variant (for
 // example Pusher frames, with or without permessage-deflate). Create one per
@@ -133,7 +142,14 @@ func (e *Event) Encode(c *Codec) []byte {
 		}
 	}
 	e.mu.Unlock()
-	b := c.encode(e)
+	var b []byte
+	if e.parts != nil {
+		for _, p := range e.parts {
+			b = append(b, p.Encode(c)...)
+		}
+	} else {
+		b = c.encode(e)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, x := range e.enc {

@@ -159,7 +159,13 @@ func New(ctx context.Context, cfg Config, bp Backplane, revoked revocation.Watch
 		sids:     make(map[string]map[string]*connState),
 		users:    make(map[ChannelKey]map[string]*connState),
 	}
-	stopBP, err := bp.Subscribe(ctx, h.handle)
+	var stopBP func()
+	var err error
+	if bb, ok := bp.(BatchSubscriber); ok {
+		stopBP, err = bb.SubscribeBatch(ctx, h.handleBatch)
+	} else {
+		stopBP, err = bp.Subscribe(ctx, h.handle)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("realtime: subscribe to backplane: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -423,5 +424,98 @@ func TestLargeFanOutSharedByGoroutines(t *testing.T) {
 				t.Fatalf("socket %d: event %d carries %q (lost, repeated or reordered)", i, e, got)
 			}
 		}
+	}
+}
+
+// gatedConn holds its first delivery until released, so that publishes
+// queue behind it.
+type gatedConn struct {
+	*testConn
+	first   chan struct{}
+	release chan struct{}
+	once    sync.Once
+	calls   atomic.Int32
+}
+
+func (g *gatedConn) Deliver(ev *realtime.Event) {
+	g.calls.Add(1)
+	g.once.Do(func() { close(g.first); <-g.release })
+	g.testConn.Deliver(ev)
+}
+
+// Publishes that queue while a fan-out runs reach each socket together:
+// one delivery carrying the run, its frames back to back, built once per
+// codec, in the same order on every socket.
+func TestQueuedPublishesReachSocketsAsOneWrite(t *testing.T) {
+	bp := memory.New(memory.Config{})
+	hub, err := realtime.New(context.Background(), realtime.Config{}, bp, revocation.NewMemory(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hub.Close() })
+	var encodes atomic.Int32
+	codec := realtime.NewCodec("test", func(ev *realtime.Event) []byte {
+		encodes.Add(1)
+		return []byte(ev.Data + ";")
+	})
+	g := &gatedConn{testConn: newConn("1.1", codec), first: make(chan struct{}), release: make(chan struct{})}
+	other := newConn("2.2", codec)
+	join(t, hub, other, "app", "chat")
+	if err := hub.Register(g, "app"); err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.Subscribe(context.Background(), g, "chat", nil, func(realtime.SubscribeResult) {}); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(i int) {
+		if err := hub.Publish(context.Background(), realtime.Message{App: "app", Channel: "chat", Name: "ev", Data: fmt.Sprint(i)}); err != nil {
+			t.Error(err)
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); publish(0) }()
+	<-g.first // the fan-out of event 0 is held
+	for i := 1; i <= 5; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); publish(i) }()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for bp.Queued() < 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d publishes queued, want 5", bp.Queued())
+		}
+		runtime.Gosched()
+	}
+	close(g.release)
+	wg.Wait()
+	read := func(c *testConn) string {
+		var frames string
+		for strings.Count(frames, ";") < 6 {
+			c.Next(t)
+			frames += <-c.Frames
+		}
+		return frames
+	}
+	frames := read(g.testConn)
+	if !strings.HasPrefix(frames, "0;") || len(frames) != len("0;1;2;3;4;5;") {
+		t.Fatalf("frames %q, want event 0 then the five others", frames)
+	}
+	for i := 1; i <= 5; i++ {
+		if !strings.Contains(frames, fmt.Sprintf(";%d;", i)) {
+			t.Fatalf("frames %q miss event %d", frames, i)
+		}
+	}
+	if n := g.calls.Load(); n != 2 {
+		t.Fatalf("%d deliveries for 6 events, want 2 (event 0, then the five queued together)", n)
+	}
+	if n := encodes.Load(); n != 6 {
+		t.Fatalf("%d encodes for 6 events", n)
+	}
+	if got := read(other); got != frames {
+		t.Fatalf("the other socket got %q, this one %q: not one order", got, frames)
+	}
+	if st := hub.Stats(); st.Delivered != 12 {
+		t.Fatalf("delivered %d, want 12 (6 events to 2 sockets)", st.Delivered)
 	}
 }

@@ -10,23 +10,30 @@ import (
 	"gatehouse/realtime"
 )
 
-var _ realtime.Backplane = (*Backplane)(nil)
+var (
+	_ realtime.Backplane       = (*Backplane)(nil)
+	_ realtime.BatchSubscriber = (*Backplane)(nil)
+)
 
 // ErrClosed is returned by a closed Backplane.
 var ErrClosed = errors.New("memory: backplane closed")
 
 // Backplane keeps every envelope and every piece of shared state in memory.
-// Publish hands envelopes to the subscribers synchronously, in the caller's
-// goroutine.
+// Publish returns once its envelope reached every subscriber. Deliveries
+// happen one batch at a time, so every subscriber sees one order: the
+// publisher that finds no delivery running delivers, and goes on with the
+// envelopes published meanwhile (as one batch) until none is left.
 type Backplane struct {
 	now func() time.Time
 
-	// pubMu serialises deliveries so that every subscriber sees one order.
-	pubMu sync.Mutex
+	qmu      sync.Mutex
+	queue    []pending
+	draining bool
+	dmu      sync.Mutex // held while a batch is delivered
 
 	mu       sync.Mutex
 	nextSub  int
-	subs     map[int]func(realtime.Envelope)
+	subs     map[int]func([]realtime.Envelope)
 	occ      map[realtime.ChannelKey]map[string]int // node -> count
 	presence map[realtime.ChannelKey]*presence
 	cache    map[realtime.ChannelKey]cached
@@ -63,31 +70,77 @@ func New(cfg Config) *Backplane {
 	}
 	return &Backplane{
 		now:      cfg.Now,
-		subs:     make(map[int]func(realtime.Envelope)),
+		subs:     make(map[int]func([]realtime.Envelope)),
 		occ:      make(map[realtime.ChannelKey]map[string]int),
 		presence: make(map[realtime.ChannelKey]*presence),
 		cache:    make(map[realtime.ChannelKey]cached),
 	}
 }
 
+// pending is a published envelope and the channel closed once delivered.
+type pending struct {
+	env  realtime.Envelope
+	done chan struct{}
+}
+
 // Publish delivers env to every subscriber before it returns.
 func (b *Backplane) Publish(ctx context.Context, env realtime.Envelope) error {
-	b.pubMu.Lock()
-	defer b.pubMu.Unlock()
 	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
 		return ErrClosed
 	}
-	hs := make([]func(realtime.Envelope), 0, len(b.subs))
+	done := make(chan struct{})
+	b.qmu.Lock()
+	b.queue = append(b.queue, pending{env, done})
+	if b.draining {
+		// Another publisher delivers it, with whatever queued meanwhile.
+		b.qmu.Unlock()
+		<-done
+		return nil
+	}
+	b.draining = true
+	for len(b.queue) > 0 {
+		batch := b.queue
+		b.queue = nil
+		b.qmu.Unlock()
+		b.deliver(batch)
+		b.qmu.Lock()
+	}
+	b.draining = false
+	b.qmu.Unlock()
+	return nil
+}
+
+// Queued returns how many published envelopes wait for the delivery in
+// progress to end (they go out together as the next batch).
+func (b *Backplane) Queued() int {
+	b.qmu.Lock()
+	defer b.qmu.Unlock()
+	return len(b.queue)
+}
+
+// deliver hands a batch to every subscriber and releases its publishers.
+func (b *Backplane) deliver(batch []pending) {
+	envs := make([]realtime.Envelope, len(batch))
+	for i, p := range batch {
+		envs[i] = p.env
+	}
+	b.dmu.Lock()
+	defer b.dmu.Unlock()
+	b.mu.Lock()
+	hs := make([]func([]realtime.Envelope), 0, len(b.subs))
 	for _, h := range b.subs {
 		hs = append(hs, h)
 	}
 	b.mu.Unlock()
 	for _, h := range hs {
-		h(env)
+		h(envs)
 	}
-	return nil
+	for _, p := range batch {
+		close(p.done)
+	}
 }
 
 // Watch does nothing: every envelope reaches every subscriber of the one
@@ -102,6 +155,16 @@ func (b *Backplane) Unwatch(realtime.ChannelKey) {}
 
 // Subscribe registers h for every later envelope.
 func (b *Backplane) Subscribe(ctx context.Context, h func(realtime.Envelope)) (func(), error) {
+	return b.SubscribeBatch(ctx, func(envs []realtime.Envelope) {
+		for _, env := range envs {
+			h(env)
+		}
+	})
+}
+
+// SubscribeBatch implements realtime.BatchSubscriber: h gets the envelopes
+// that queued while the previous batch was delivered, in order.
+func (b *Backplane) SubscribeBatch(ctx context.Context, h func([]realtime.Envelope)) (func(), error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -111,10 +174,10 @@ func (b *Backplane) Subscribe(ctx context.Context, h func(realtime.Envelope)) (f
 	b.nextSub++
 	b.subs[id] = h
 	return func() {
-		// Taking pubMu waits for a delivery in flight, so h is not called
+		// Taking dmu waits for a delivery in flight, so h is not called
 		// after stop returns. A handler must therefore not call stop.
-		b.pubMu.Lock()
-		defer b.pubMu.Unlock()
+		b.dmu.Lock()
+		defer b.dmu.Unlock()
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		delete(b.subs, id)
@@ -270,11 +333,11 @@ func (b *Backplane) Ping(ctx context.Context) error {
 
 // Close stops every delivery.
 func (b *Backplane) Close() error {
-	b.pubMu.Lock()
-	defer b.pubMu.Unlock()
+	b.dmu.Lock()
+	defer b.dmu.Unlock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true
-	b.subs = map[int]func(realtime.Envelope){}
+	b.subs = map[int]func([]realtime.Envelope){}
 	return nil
 }
