@@ -39,7 +39,10 @@ type ThroughputResult struct {
 	DeliveriesPerSecond float64 `json:"deliveries_per_second"`
 	CPUSeconds          float64 `json:"cpu_seconds"`
 	CPUPerDeliveryUS    float64 `json:"cpu_per_delivery_us"`
-	Dropped             int64   `json:"dropped"`
+	// DeliveriesPerMessage is how many events a WebSocket message carried
+	// on average (above 1 when the server writes queued events together).
+	DeliveriesPerMessage float64 `json:"deliveries_per_message"`
+	Dropped              int64   `json:"dropped"`
 }
 
 // Throughput subscribes cfg.Conns sockets to the fan-out channel, stops
@@ -79,6 +82,7 @@ func Throughput(ctx context.Context, cfg Config) (*ThroughputResult, error) {
 	}
 
 	before := f.delivered.Load()
+	messages := f.messages.Load()
 	f.pause()
 	cpu0, err := CPU(cfg.PID)
 	if err != nil {
@@ -126,6 +130,9 @@ func Throughput(ctx context.Context, cfg Config) (*ThroughputResult, error) {
 	r.CPUSeconds = (cpu1 - cpu0).Seconds()
 	r.CPUPerDeliveryUS = r.CPUSeconds * 1e6 / float64(r.Deliveries)
 	r.Dropped = f.dropped.Load()
+	if m := f.messages.Load() - messages; m > 0 {
+		r.DeliveriesPerMessage = float64(r.Deliveries) / float64(m)
+	}
 	cfg.Log.Info("throughput", "server", cfg.Name, "deliveries_per_second", int(r.DeliveriesPerSecond), "cpu_us", r.CPUPerDeliveryUS)
 	return r, f.healthy()
 }

@@ -16,7 +16,10 @@ type countingBackplane struct {
 	errors atomic.Uint64
 }
 
-var _ realtime.Backplane = (*countingBackplane)(nil)
+var (
+	_ realtime.Backplane       = (*countingBackplane)(nil)
+	_ realtime.BatchSubscriber = (*countingBackplane)(nil)
+)
 
 // count records a failure; a full presence channel is an answer, not one.
 func (b *countingBackplane) count(err error) error {
@@ -33,6 +36,17 @@ func (b *countingBackplane) Publish(ctx context.Context, env realtime.Envelope) 
 func (b *countingBackplane) Subscribe(ctx context.Context, h func(realtime.Envelope)) (func(), error) {
 	stop, err := b.Backplane.Subscribe(ctx, h)
 	return stop, b.count(err)
+}
+
+// SubscribeBatch passes batches through when the backplane makes them (the
+// hub then writes queued events to each socket at once), and hands on one
+// envelope per batch otherwise.
+func (b *countingBackplane) SubscribeBatch(ctx context.Context, h func([]realtime.Envelope)) (func(), error) {
+	if bb, ok := b.Backplane.(realtime.BatchSubscriber); ok {
+		stop, err := bb.SubscribeBatch(ctx, h)
+		return stop, b.count(err)
+	}
+	return b.Subscribe(ctx, func(env realtime.Envelope) { h([]realtime.Envelope{env}) })
 }
 
 func (b *countingBackplane) Watch(ctx context.Context, key realtime.ChannelKey) error {
