@@ -385,20 +385,46 @@ func (p *publisher) publish(ctx context.Context, seq int) error {
 	return p.wire.accepted(resp.StatusCode, b)
 }
 
-// burst publishes n events, never more than window ahead of the deliveries,
-// and waits until all are delivered.
+// burst publishes n events, up to window of them at once and never more
+// than window ahead of the deliveries, and waits until all are delivered.
+// Publishes run concurrently because some servers answer an API call only
+// once its fan-out is done: one publish at a time would keep their queue
+// empty while a server that answers first gets events to write together.
 func (p *publisher) burst(ctx context.Context, f *fleet, n, window int) error {
 	s := int64(p.cfg.Subscribers)
 	base := f.delivered.Load()
+	slots := make(chan struct{}, window)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		if i >= window {
 			if err := f.wait(ctx, base+int64(i-window)*s, p.cfg.Timeout); err != nil {
 				return err
 			}
 		}
-		if err := p.publish(ctx, i); err != nil {
+		select {
+		case slots <- struct{}{}:
+		case err := <-errs:
+			wg.Wait()
 			return err
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			if err := p.publish(ctx, i); err != nil {
+				select {
+				case errs <- err:
+				default:
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
 	}
 	return f.wait(ctx, base+int64(n)*s, p.cfg.Timeout)
 }
