@@ -187,6 +187,9 @@ export async function startRedisCluster({ t, primaries = 3, replicas = 1 } = {})
   const nodes = [];
   for (let i = 0; i < primaries * (1 + replicas); i++) {
     const port = await freePort();
+    // The cluster bus defaults to port + 10000, which may be taken: give
+    // it a free port of its own.
+    const busPort = await freePort();
     const dir = makeTempDir('gatehouse-e2e-redis-cluster-');
     const node = {
       port,
@@ -198,6 +201,7 @@ export async function startRedisCluster({ t, primaries = 3, replicas = 1 } = {})
           '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
           '--daemonize', 'no', '--dir', dir, '--loglevel', 'warning',
           '--cluster-enabled', 'yes', '--cluster-config-file', `${dir}/nodes.conf`, '--cluster-node-timeout', '1000',
+          '--cluster-port', String(busPort),
         ], { name: 'redis-cluster-node' });
         await poll(async () => {
           if (!node.child.running()) throw new Error(`redis-server exited: ${node.child.output()}`);

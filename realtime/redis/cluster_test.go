@@ -70,8 +70,15 @@ func startCluster(primaries, replicas int, dir string) (*redisCluster, error) {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err
 		}
+		// The cluster bus defaults to port + 10000, which may be taken:
+		// give it a free port of its own.
+		bus, err := freePort()
+		if err != nil {
+			return nil, err
+		}
 		s := &redisServer{dir: d, args: []string{"--cluster-enabled", "yes",
-			"--cluster-config-file", d + "/nodes.conf", "--cluster-node-timeout", "1000"}}
+			"--cluster-config-file", d + "/nodes.conf", "--cluster-node-timeout", "1000",
+			"--cluster-port", fmt.Sprint(bus)}}
 		if err := s.start(); err != nil {
 			c.stop()
 			return nil, err
