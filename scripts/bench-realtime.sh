@@ -61,9 +61,8 @@ SOKETI_VERSION=1.6.1
 CENTRIFUGO_VERSION=v6.9.1
 SERVERS=${SERVERS:-gatehouse soketi centrifugo}
 # Figures Gatehouse led each peer on in BENCHMARKS.md's recorded table
-# ("Three servers (2026-12-04)"); change them together. Centrifugo's CPU per
-# delivery is not among them: it coalesces frames and leads there.
-BENCH_LED=${BENCH_LED-soketi:rss,cpu,p50,p99 centrifugo:rss,p50,p99}
+# ("Three servers, queued events written together"); change them together.
+BENCH_LED=${BENCH_LED-soketi:rss,cpu,p50,p99 centrifugo:rss,cpu,p50,p99}
 BENCH_TOLERANCE=${BENCH_TOLERANCE:-5}
 read -r -a servers <<<"$SERVERS"
 for server in "${servers[@]}"; do
