@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +132,19 @@ func TestAPIChannels(t *testing.T) {
 	b.expect("pusher_internal:subscription_succeeded")
 	a.subscribe("news", "")
 	a.expect("pusher_internal:subscription_succeeded")
+	// The hub counts a subscription just after acknowledging it: wait
+	// until all three counts are in.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, out := e.api("GET", "/apps/"+appID+"/channels", url.Values{"info": {"subscription_count"}}, nil, nil)
+		if fmt.Sprint(out) == "map[channels:map[news:map[subscription_count:1] presence-room:map[subscription_count:2]]]" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("counts never complete: %v", out)
+		}
+		runtime.Gosched()
+	}
 
 	status, out := e.api("GET", "/apps/"+appID+"/channels", url.Values{"filter_by_prefix": {"presence-"}, "info": {"user_count,subscription_count"}}, nil, nil)
 	if got := fmt.Sprint(out); status != 200 || got != "map[channels:map[presence-room:map[subscription_count:2 user_count:1]]]" {
