@@ -20,7 +20,10 @@ import (
 	"gatehouse/realtime"
 )
 
-var _ realtime.Backplane = (*Backplane)(nil)
+var (
+	_ realtime.Backplane       = (*Backplane)(nil)
+	_ realtime.BatchSubscriber = (*Backplane)(nil)
+)
 
 // Errors of the package.
 var (
@@ -236,7 +239,7 @@ type Backplane struct {
 
 	hmu      sync.RWMutex // held for reading while handlers run
 	dmu      sync.Mutex   // one envelope handed on at a time
-	handlers map[uint64]func(realtime.Envelope)
+	handlers map[uint64]func([]realtime.Envelope)
 	nextID   uint64
 
 	// share is what the nodes of this process wrote, replayed into Redis
@@ -267,7 +270,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Backplane, error) 
 		rdb:      rdb,
 		own:      own,
 		keys:     keys{prefix: cfg.KeyPrefix},
-		handlers: make(map[uint64]func(realtime.Envelope)),
+		handlers: make(map[uint64]func([]realtime.Envelope)),
 		nodes:    make(map[string]*share),
 		up:       newUpFlag(),
 	}
@@ -352,7 +355,7 @@ func (b *Backplane) close(leave bool) error {
 	}
 	b.wg.Wait()
 	b.hmu.Lock()
-	b.handlers = map[uint64]func(realtime.Envelope){}
+	b.handlers = map[uint64]func([]realtime.Envelope){}
 	b.hmu.Unlock()
 	if leave {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -211,6 +211,16 @@ func (b *Backplane) reloadCluster(ctx context.Context) {
 // once the node reads its streams: at once while the connection is up,
 // after the reconnection otherwise (or with an error when ctx ends first).
 func (b *Backplane) Subscribe(ctx context.Context, h func(realtime.Envelope)) (func(), error) {
+	return b.SubscribeBatch(ctx, func(envs []realtime.Envelope) {
+		for _, env := range envs {
+			h(env)
+		}
+	})
+}
+
+// SubscribeBatch implements realtime.BatchSubscriber: h gets, in order,
+// the envelopes one read of the streams returned (up to 512).
+func (b *Backplane) SubscribeBatch(ctx context.Context, h func([]realtime.Envelope)) (func(), error) {
 	if b.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -468,6 +478,9 @@ func (b *Backplane) readSession(ctx context.Context, r *reader, first bool) erro
 		if err != nil {
 			return err
 		}
+		// The entries of one read go to the handlers as one batch, in
+		// order (a resync first hands on what came before it).
+		batch := make([]realtime.Envelope, 0, readBatch)
 		for _, xs := range res {
 			st := b.current(set, xs.Stream)
 			if st == nil {
@@ -488,11 +501,16 @@ func (b *Backplane) readSession(ctx context.Context, r *reader, first bool) erro
 				st.last, st.n = m.ID, n
 				b.st.mu.Unlock()
 				if gap {
+					b.dispatchBatch(batch)
+					batch = batch[:0]
 					b.resync(ctx, st)
 				}
-				b.deliver(ctx, m)
+				if env, ok := b.decode(ctx, m); ok {
+					batch = append(batch, env)
+				}
 			}
 		}
+		b.dispatchBatch(batch)
 	}
 }
 
@@ -512,26 +530,32 @@ func (b *Backplane) current(set []*streamState, key string) *streamState {
 	return nil
 }
 
-// deliver decodes one stream entry and hands it to the handlers.
-func (b *Backplane) deliver(ctx context.Context, m goredis.XMessage) {
+// decode reads the envelope of one stream entry.
+func (b *Backplane) decode(ctx context.Context, m goredis.XMessage) (realtime.Envelope, bool) {
 	payload, _ := m.Values["e"].(string)
 	var env realtime.Envelope
 	if err := json.Unmarshal([]byte(payload), &env); err != nil {
 		b.fail(ctx, "undecodable envelope", err)
-		return
+		return env, false
 	}
-	b.dispatch(env)
+	return env, true
 }
 
-func (b *Backplane) dispatch(env realtime.Envelope) {
+func (b *Backplane) dispatch(env realtime.Envelope) { b.dispatchBatch([]realtime.Envelope{env}) }
+
+// dispatchBatch hands envs to every handler.
+func (b *Backplane) dispatchBatch(envs []realtime.Envelope) {
+	if len(envs) == 0 {
+		return
+	}
 	b.hmu.RLock()
 	defer b.hmu.RUnlock()
-	// Readers of several streams (a Cluster) hand on one envelope at a
-	// time, as one reader does.
+	// Readers of several streams (a Cluster) hand on one batch at a time,
+	// as one reader does.
 	b.dmu.Lock()
 	defer b.dmu.Unlock()
 	for _, h := range b.handlers {
-		h(env)
+		h(envs)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"gatehouse/realtime"
 	"gatehouse/realtime/backplanetest"
@@ -166,5 +167,67 @@ func TestOnlyWatchedChannelsArrive(t *testing.T) {
 	}
 	if env := got.Next(t); env.Message.Channel != unwatched.Message.Channel {
 		t.Fatalf("got %+v", env)
+	}
+}
+
+// What one read of the streams returns reaches a batch subscriber as one
+// batch, in order: five envelopes published while the reader was held
+// arrive together (the hub then writes them to each socket at once).
+func TestReadsArriveAsBatches(t *testing.T) {
+	hold := make(chan struct{})
+	held := make(chan struct{})
+	var once sync.Once
+	cfg := testConfig(shared(t), "batched")
+	armed := false
+	var mu sync.Mutex
+	cfg.hooks = &hooks{beforeRead: func() {
+		mu.Lock()
+		a := armed
+		mu.Unlock()
+		if a {
+			once.Do(func() { close(held); <-hold })
+		}
+	}}
+	sub := newTest(t, cfg)
+	pub := peer(t, sub, "pub", nil)
+	backplanetest.Watch(t, sub, backplanetest.Chat)
+	batches := make(chan []realtime.Envelope, 16)
+	stop, err := sub.SubscribeBatch(ctxT(t), func(envs []realtime.Envelope) {
+		batches <- append([]realtime.Envelope(nil), envs...)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	mu.Lock()
+	armed = true
+	mu.Unlock()
+	// Wake the blocked read so that the reader comes back to the hook.
+	if err := pub.Publish(ctxT(t), msg("pub", 0)); err != nil {
+		t.Fatal(err)
+	}
+	<-held
+	for i := 1; i <= 5; i++ {
+		if err := pub.Publish(ctxT(t), msg("pub", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(hold)
+	var got []string
+	for len(got) < 6 {
+		select {
+		case b := <-batches:
+			if len(got) >= 1 && len(b) != 5 {
+				t.Fatalf("after the held read, a batch of %d, want the 5 published meanwhile", len(b))
+			}
+			for _, env := range b {
+				got = append(got, env.Message.Data)
+			}
+		case <-time.After(wait):
+			t.Fatalf("got %v", got)
+		}
+	}
+	if fmt.Sprint(got) != "[0 1 2 3 4 5]" {
+		t.Fatalf("envelopes %v, want 0..5 in order", got)
 	}
 }
