@@ -1,6 +1,7 @@
 // No accepted event lost when a Redis Cluster primary dies: two gatehouse
 // nodes on a 3-primary cluster with a replica each (realtime.redis.cluster,
-// wait_replicas 1), pusher-js clients on both nodes, the `pusher` SDK
+// wait_replicas 1), pusher-js and realtime-pubsub-client subscribers on both
+// nodes, the `pusher` SDK
 // publishing through both, and the primary holding the channel's event
 // stream killed with SIGKILL while events flow.
 import { test } from 'node:test';
@@ -29,7 +30,7 @@ async function twoNodes(t, redisConfig) {
   return [a, b];
 }
 
-test('kill -9 of a Redis Cluster primary while events flow: every accepted event reaches the clients on both nodes', async (t) => {
+test('kill -9 of a Redis Cluster primary while events flow: every accepted event reaches the Pusher and topic clients on both nodes', async (t) => {
   const cluster = await startRedisCluster({ t, primaries: 3, replicas: 1 });
   // The configuration docs/redis.md shows for a Cluster.
   const [a, b] = await twoNodes(t, {
@@ -47,6 +48,26 @@ test('kill -9 of a Redis Cluster primary while events flow: every accepted event
     await waitForEvent(ch, 'pusher:subscription_succeeded', 5000);
     ch.bind('tick', (d) => got[i].push(d.n));
     clients.push(client);
+  }
+  // realtime-pubsub-client subscribers on both nodes too (the topic and
+  // Pusher protocols share channels).
+  const { RealtimeClient } = await import('realtime-pubsub-client');
+  const { default: WSC } = await import('ws');
+  const { mintToken } = await import('../lib/jwt.mjs');
+  const token = await mintToken(a, ['--sub', 'svc', '--perm', 'realtime:subscriber:read:topic:public-feed']);
+  const topicGot = [[], []];
+  for (const [i, node] of [a, b].entries()) {
+    const url = `ws://127.0.0.1:${node.port}/apps/${app.id}?access_token=${encodeURIComponent(token)}`;
+    const c = new RealtimeClient({ websocketOptions: { WebSocket: WSC, maxRetries: 0, urlProvider: () => url } });
+    c.on('error', () => {});
+    t.after(() => c.disconnect());
+    const started = c.waitFor('session.started', { timeout: 5000 });
+    await c.connect();
+    await started;
+    c.on('public-feed.tick', (m) => topicGot[i].push(m.data.payload.n));
+    const ack = c.waitFor('ack.s', { timeout: 5000 });
+    c.ws.send(JSON.stringify({ type: 'subscribe', data: { topic: 'public-feed', id: 's' } }));
+    await ack;
   }
   const victim = await cluster.primaryFor(eventStream(app.id, 'public-feed'));
   const heir = await cluster.replicaOf(victim);
@@ -94,12 +115,18 @@ test('kill -9 of a Redis Cluster primary while events flow: every accepted event
     assert.equal(new Set(g).size, g.length, `node ${i}: no duplicates`);
     assert.equal(clients[i].connection.state, 'connected', `node ${i}'s client stayed connected`);
   }
+  for (const [i, g] of topicGot.entries()) {
+    await poll(() => { const have = new Set(g); return accepted.every((n) => have.has(n)); },
+      { timeout: 20000, what: `node ${i}'s topic client has every accepted event` });
+    assert.deepEqual(g.filter((n) => accepted.includes(n)), accepted, `topic client on node ${i}: every accepted event once, in order`);
+    assert.equal(new Set(g).size, g.length, `topic client on node ${i}: no duplicates`);
+  }
   // Occupancy agrees on both nodes once they wrote their share again.
   for (const sdk of sdks) {
     await poll(async () => {
       const res = await sdk.get({ path: '/channels/public-feed', params: { info: 'subscription_count' } });
-      return (await res.json()).subscription_count === 2;
-    }, { timeout: 10000, what: 'subscription_count 2 on both nodes' });
+      return (await res.json()).subscription_count === 4; // a Pusher and a topic socket per node
+    }, { timeout: 10000, what: 'subscription_count 4 on both nodes' });
   }
   const metrics = await (await fetch(`${b.url}/metrics`)).text();
   assert.match(metrics, /gatehouse_realtime_resyncs_total 0\b/, 'no socket was told to resync');
