@@ -9,30 +9,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import PusherJS from 'pusher-js';
-import { startGatehouse } from '../lib/gatehouse.mjs';
 import { startRedis } from '../lib/redis.mjs';
-import { freePort } from '../lib/free-port.mjs';
-import { makeTempDir } from '../lib/proc.mjs';
+import { pubsubClient, subscribeTopic, twoRedisNodes } from '../lib/nodes.mjs';
 import { pusherJsOptions, pusherServer } from '../lib/realtime.mjs';
 import { devLogin, sessionToken } from '../lib/devidp.mjs';
 import http from 'node:http';
 import { poll, waitForEvent } from '../lib/wait.mjs';
 
 const app = { id: 'chaos', key: 'chaos-key', secret: 'chaos-secret-0123456789' };
-
-async function twoNodes(t, redis, redisConfig = { url: redis.url }, appConfig = app, limits = undefined) {
-  const keysDir = makeTempDir('gatehouse-e2e-chaos-keys-');
-  const firstPort = await freePort();
-  const config = {
-    server: { public_url: `http://127.0.0.1:${firstPort}` },
-    keys: { dir: keysDir },
-    apps: [appConfig],
-    realtime: { backplane: 'redis', redis: redisConfig, ...(limits ? { limits } : {}) },
-  };
-  const a = await startGatehouse({ t, port: firstPort, config });
-  const b = await startGatehouse({ t, config });
-  return [a, b];
-}
 
 /**
  * readers lists the ids of the connections that carry events to the nodes:
@@ -46,7 +30,7 @@ async function readers(redis) {
 
 test('event-reading connections killed 8 times while events flow: none lost, none repeated', async (t) => {
   const redis = await startRedis({ t });
-  const [a, b] = await twoNodes(t, redis);
+  const [a, b] = await twoRedisNodes(t, { url: redis.url }, { app });
   const client = new PusherJS(app.key, pusherJsOptions(b));
   t.after(() => client.disconnect());
   await waitForEvent(client.connection, 'connected', 5000);
@@ -99,7 +83,7 @@ test('kill -9 of a node: its presence member leaves on the other node and the su
   const redis = await startRedis({ t });
   const sink = await webhookSink(t);
   const hooked = { ...app, webhooks: [{ url: sink.url, events: ['channel_vacated', 'member_removed'] }] };
-  const [a, b] = await twoNodes(t, redis, { url: redis.url }, hooked);
+  const [a, b] = await twoRedisNodes(t, { url: redis.url }, { app: hooked });
   const stay = new PusherJS(app.key, pusherJsOptions(a, await sessionToken(a, await devLogin(a.url, 'ada'))));
   const doomed = new PusherJS(app.key, pusherJsOptions(b, await sessionToken(a, await devLogin(a.url, 'bob'))));
   t.after(() => { stay.disconnect(); doomed.disconnect(); });
@@ -133,30 +117,17 @@ test('kill -9 of a node: its presence member leaves on the other node and the su
 });
 
 test('topic clients on both nodes publish and subscribe through blips: every acknowledged message arrives once, in order', async (t) => {
-  const { RealtimeClient } = await import('realtime-pubsub-client');
-  const { default: WSC } = await import('ws');
   const { mintToken } = await import('../lib/jwt.mjs');
   const redis = await startRedis({ t });
   // Publishing as fast as acks come back: lift the per-connection rate.
-  const [a, b] = await twoNodes(t, redis, { url: redis.url }, app, { client_events_per_second: 10000 });
+  const [a, b] = await twoRedisNodes(t, { url: redis.url }, { app, limits: { client_events_per_second: 10000 } });
   const token = await mintToken(a, ['--sub', 'svc', '--perm', 'realtime:subscriber:read:topic:feed-*', '--perm', 'realtime:publisher:write:topic:feed-*']);
-  const open = async (gh) => {
-    const url = `ws://127.0.0.1:${gh.port}/apps/${app.id}?access_token=${encodeURIComponent(token)}`;
-    const c = new RealtimeClient({ websocketOptions: { WebSocket: WSC, maxRetries: 0, urlProvider: () => url } });
-    c.on('error', () => {});
-    t.after(() => c.disconnect());
-    const started = c.waitFor('session.started', { timeout: 5000 });
-    await c.connect();
-    await started;
-    return c;
-  };
+  const open = (gh) => pubsubClient(t, gh, app.id, token);
   const [pubA, pubB, subA, subB] = await Promise.all([open(a), open(b), open(a), open(b)]);
   const got = { A: [], B: [] };
   for (const [name, c] of [['A', subA], ['B', subB]]) {
     c.on('feed-x.tick', (m) => got[name].push(`${m.data.payload.from}:${m.data.payload.n}`));
-    const ack = c.waitFor('ack.s', { timeout: 5000 });
-    c.ws.send(JSON.stringify({ type: 'subscribe', data: { topic: 'feed-x', id: 's' } }));
-    await ack.catch((e) => { throw new Error(`subscribe ack on ${name}: ${e.message}`); });
+    await subscribeTopic(c, 'feed-x').catch((e) => { throw new Error(`subscribe ack on ${name}: ${e.message}`); });
   }
   const per = 150;
   const acked = [];

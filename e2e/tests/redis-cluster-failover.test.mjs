@@ -7,37 +7,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import PusherJS from 'pusher-js';
-import { startGatehouse } from '../lib/gatehouse.mjs';
 import { eventStream, startRedisCluster } from '../lib/redis.mjs';
-import { freePort } from '../lib/free-port.mjs';
-import { makeTempDir } from '../lib/proc.mjs';
+import { pubsubClient, subscribeTopic, twoRedisNodes } from '../lib/nodes.mjs';
 import { pusherJsOptions, pusherServer } from '../lib/realtime.mjs';
 import { poll, waitForEvent } from '../lib/wait.mjs';
 
 const app = { id: 'chaos', key: 'chaos-key', secret: 'chaos-secret-0123456789' };
 
-async function twoNodes(t, redisConfig) {
-  const keysDir = makeTempDir('gatehouse-e2e-cluster-keys-');
-  const firstPort = await freePort();
-  const config = {
-    server: { public_url: `http://127.0.0.1:${firstPort}` },
-    keys: { dir: keysDir },
-    apps: [app],
-    realtime: { backplane: 'redis', redis: redisConfig },
-  };
-  const a = await startGatehouse({ t, port: firstPort, config });
-  const b = await startGatehouse({ t, config });
-  return [a, b];
-}
-
 test('kill -9 of a Redis Cluster primary while events flow: every accepted event reaches the Pusher and topic clients on both nodes', async (t) => {
   const cluster = await startRedisCluster({ t, primaries: 3, replicas: 1 });
   // The configuration docs/redis.md shows for a Cluster.
-  const [a, b] = await twoNodes(t, {
+  const [a, b] = await twoRedisNodes(t, {
     cluster: { addrs: cluster.addrs.slice(0, 3) },
     wait_replicas: 1,
     wait_timeout: '500ms',
-  });
+  }, { app });
   const clients = [];
   const got = [[], []];
   for (const [i, node] of [a, b].entries()) {
@@ -51,23 +35,13 @@ test('kill -9 of a Redis Cluster primary while events flow: every accepted event
   }
   // realtime-pubsub-client subscribers on both nodes too (the topic and
   // Pusher protocols share channels).
-  const { RealtimeClient } = await import('realtime-pubsub-client');
-  const { default: WSC } = await import('ws');
   const { mintToken } = await import('../lib/jwt.mjs');
   const token = await mintToken(a, ['--sub', 'svc', '--perm', 'realtime:subscriber:read:topic:public-feed']);
   const topicGot = [[], []];
   for (const [i, node] of [a, b].entries()) {
-    const url = `ws://127.0.0.1:${node.port}/apps/${app.id}?access_token=${encodeURIComponent(token)}`;
-    const c = new RealtimeClient({ websocketOptions: { WebSocket: WSC, maxRetries: 0, urlProvider: () => url } });
-    c.on('error', () => {});
-    t.after(() => c.disconnect());
-    const started = c.waitFor('session.started', { timeout: 5000 });
-    await c.connect();
-    await started;
+    const c = await pubsubClient(t, node, app.id, token);
     c.on('public-feed.tick', (m) => topicGot[i].push(m.data.payload.n));
-    const ack = c.waitFor('ack.s', { timeout: 5000 });
-    c.ws.send(JSON.stringify({ type: 'subscribe', data: { topic: 'public-feed', id: 's' } }));
-    await ack;
+    await subscribeTopic(c, 'public-feed');
   }
   const victim = await cluster.primaryFor(eventStream(app.id, 'public-feed'));
   const heir = await cluster.replicaOf(victim);

@@ -6,37 +6,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import PusherJS from 'pusher-js';
-import { startGatehouse } from '../lib/gatehouse.mjs';
 import { startSentinelSet } from '../lib/redis.mjs';
-import { freePort } from '../lib/free-port.mjs';
-import { makeTempDir } from '../lib/proc.mjs';
+import { twoRedisNodes } from '../lib/nodes.mjs';
 import { pusherJsOptions, pusherServer } from '../lib/realtime.mjs';
 import { poll, waitForEvent } from '../lib/wait.mjs';
 
 const app = { id: 'chaos', key: 'chaos-key', secret: 'chaos-secret-0123456789' };
 
-async function twoNodes(t, redisConfig) {
-  const keysDir = makeTempDir('gatehouse-e2e-sentinel-keys-');
-  const firstPort = await freePort();
-  const config = {
-    server: { public_url: `http://127.0.0.1:${firstPort}` },
-    keys: { dir: keysDir },
-    apps: [app],
-    realtime: { backplane: 'redis', redis: redisConfig },
-  };
-  const a = await startGatehouse({ t, port: firstPort, config });
-  const b = await startGatehouse({ t, config });
-  return [a, b];
-}
-
 test('a Sentinel failover while events flow: every accepted event reaches the connected client', async (t) => {
   const set = await startSentinelSet({ t });
   // The configuration docs/redis.md shows for Sentinel.
-  const [a, b] = await twoNodes(t, {
+  const [a, b] = await twoRedisNodes(t, {
     sentinel: { master_name: set.masterName, addrs: set.addrs },
     wait_replicas: 1,
     wait_timeout: '500ms',
-  });
+  }, { app });
   const client = new PusherJS(app.key, pusherJsOptions(b));
   t.after(() => client.disconnect());
   await waitForEvent(client.connection, 'connected', 5000);
