@@ -154,12 +154,12 @@ type Result struct {
 // and closes the sockets.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cfg.defaults()
-	w, err := newWire(cfg)
+	f, err := newFleet(cfg)
 	if err != nil {
 		return nil, err
 	}
+	w := f.wire
 	r := &Result{Name: cfg.Name, Conns: cfg.Conns, Subscribers: cfg.Subscribers, Payload: cfg.Payload}
-	f := &fleet{wire: w, sources: cfg.SourceAddrs}
 	defer f.closeAll()
 	pub := newPublisher(cfg, w)
 	defer pub.hc.CloseIdleConnections()

@@ -54,13 +54,12 @@ type ThroughputResult struct {
 func Throughput(ctx context.Context, cfg Config) (*ThroughputResult, error) {
 	cfg.Subscribers = cfg.Conns
 	cfg.defaults()
-	w, err := newWire(cfg)
+	f, err := newFleet(cfg)
 	if err != nil {
 		return nil, err
 	}
-	f := &fleet{wire: w, sources: cfg.SourceAddrs}
 	defer f.closeAll()
-	pub := newPublisher(cfg, w)
+	pub := newPublisher(cfg, f.wire)
 	defer pub.hc.CloseIdleConnections()
 	r := &ThroughputResult{Name: cfg.Name, Mode: ModeThroughput, Conns: cfg.Conns, Events: cfg.CPUEvents, GOMAXPROCS: cfg.ServerGOMAXPROCS}
 
@@ -157,17 +156,16 @@ type StormResult struct {
 // reports how many failed and how long the burst took.
 func Storm(ctx context.Context, cfg Config) (*StormResult, error) {
 	cfg.defaults()
-	w, err := newWire(cfg)
+	f, err := newFleet(cfg)
 	if err != nil {
 		return nil, err
 	}
-	f := &fleet{wire: w, sources: cfg.SourceAddrs}
 	defer f.closeAll()
 	base, err := RSS(cfg.PID)
 	if err != nil {
 		return nil, err
 	}
-	u := strings.TrimSuffix(cfg.WSURL, "/") + w.path()
+	u := strings.TrimSuffix(cfg.WSURL, "/") + f.wire.path()
 	r := &StormResult{Name: cfg.Name, Mode: ModeStorm, Conns: cfg.Conns}
 	took := make([]time.Duration, cfg.Conns)
 	var failed atomic.Int64
@@ -203,7 +201,7 @@ func Storm(ctx context.Context, cfg Config) (*StormResult, error) {
 		}
 	}
 	if len(ok) > 0 {
-		sortDurations(ok)
+		slices.Sort(ok)
 		r.P99HandshakeMS = ms(ok[min(len(ok)-1, len(ok)*99/100)])
 	}
 	sleep(ctx, cfg.Settle)
@@ -212,6 +210,15 @@ func Storm(ctx context.Context, cfg Config) (*StormResult, error) {
 	}
 	cfg.Log.Info("storm", "server", cfg.Name, "conns", cfg.Conns, "failed", r.Failed, "seconds", r.Seconds)
 	return r, nil
+}
+
+// newFleet returns an empty fleet speaking cfg's protocol.
+func newFleet(cfg Config) (*fleet, error) {
+	w, err := newWire(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &fleet{wire: w, sources: cfg.SourceAddrs}, nil
 }
 
 // dialSource dials from the fleet's local addresses in turn: one address
@@ -240,5 +247,3 @@ func bindAddressNoPort(_, _ string, c syscall.RawConn) error {
 
 // ipBindAddressNoPort is Linux's IP_BIND_ADDRESS_NO_PORT.
 const ipBindAddressNoPort = 24
-
-func sortDurations(d []time.Duration) { slices.Sort(d) }
