@@ -29,6 +29,14 @@
 # BENCH_LED= (empty) turns the check off, e.g. for a smoke run on a busy
 # machine.
 #
+# The client reads its sockets with epoll from one goroutine and, during
+# the latency run, polls without sleeping: a delivery is timed when the
+# kernel has it, not when a sleeping client got round to it, and no
+# server's writes pay for waking the client. READER=epoll-wait sleeps until
+# a socket is ready (for runs where client and server share cores);
+# READER=goroutines reads each socket in a goroutine of its own (the
+# method of the earlier tables in BENCHMARKS.md).
+#
 # GATEHOUSE=binary runs `gatehouse dev` (the default when it serves the
 # Pusher routes); GATEHOUSE=ghserver runs bench/realtime/cmd/ghserver, the
 # realtime layer wired alone. BENCH_NICE (default -10, 0 to turn off) raises
@@ -54,6 +62,7 @@ CLIENT_CPU=${CLIENT_CPU:-0}
 # SERVER_PROCS=2 SERVER_CPU=0-1 CLIENT_CPU=0-1 (soketi's event loop is one
 # thread either way).
 SERVER_PROCS=${SERVER_PROCS:-1}
+READER=${READER:-epoll}
 APP_ID=bench
 APP_KEY=bench-key-4f1c2a
 APP_SECRET=bench-secret-9d3e7b51c08a
@@ -215,7 +224,7 @@ if [ "$GATEHOUSE" = auto ]; then
 	fi
 	stop_server
 fi
-echo "# servers: ${servers[*]}; gatehouse: $GATEHOUSE; soketi $SOKETI_VERSION; centrifugo $CENTRIFUGO_VERSION; $ROUNDS rounds; $CONNS sockets, $SUBSCRIBERS subscribers; load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "# servers: ${servers[*]}; gatehouse: $GATEHOUSE; soketi $SOKETI_VERSION; centrifugo $CENTRIFUGO_VERSION; $ROUNDS rounds; $CONNS sockets, $SUBSCRIBERS subscribers; reader $READER; load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 results=$work/results.jsonl
 n=${#servers[@]}
@@ -241,7 +250,7 @@ for round in $(seq "$ROUNDS"); do
 		"${prio[@]}" taskset -c "$CLIENT_CPU" "$work/loadgen" -name "$server" -pid "$server_pid" \
 			-url "http://127.0.0.1:$port" "${proto[@]}" \
 			-conns "$CONNS" -subscribers "$SUBSCRIBERS" -latency-events "$LATENCY_EVENTS" -spacing "$SPACING" \
-			-cpu-events "$CPU_EVENTS" -payload "$PAYLOAD" -settle "$SETTLE" -budget 3m >>"$results"
+			-cpu-events "$CPU_EVENTS" -payload "$PAYLOAD" -settle "$SETTLE" -reader "$READER" -budget 3m >>"$results"
 		stop_server
 	done
 done

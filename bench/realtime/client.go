@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
 )
 
 // EventName is the name of every event the benchmark publishes.
@@ -38,6 +39,10 @@ type fleet struct {
 	// hold, while set, stops every socket before its next read (the
 	// kernel's buffers keep what arrives).
 	hold atomic.Pointer[chan struct{}]
+
+	// poller reads the sockets when Config.Reader is ReaderEpoll (nil: a
+	// goroutine per socket).
+	poller *poller
 
 	mu    sync.Mutex
 	conns []*client
@@ -72,6 +77,13 @@ type client struct {
 	buf     []byte
 	lat     []sample // latencies recorded while f.recording
 	closing atomic.Bool
+
+	// With the epoll reader: the socket's descriptor once adopted (nc and
+	// br are nil then), bytes of an incomplete frame, and the opcode of
+	// the message being reassembled.
+	fd    int
+	pend  []byte
+	msgOp ws.OpCode
 }
 
 // dial opens a socket to url and runs the protocol's handshake, which
@@ -86,7 +98,7 @@ func (f *fleet) dial(ctx context.Context, url, channel string) (*client, error) 
 	if err != nil {
 		return nil, err
 	}
-	c := &client{f: f, nc: nc, channel: channel}
+	c := &client{f: f, nc: nc, channel: channel, fd: -1}
 	if br != nil {
 		c.br = br // holds bytes the server sent right after the handshake
 	} else {
@@ -101,6 +113,13 @@ func (f *fleet) dial(ctx context.Context, url, channel string) (*client, error) 
 	f.mu.Lock()
 	f.conns = append(f.conns, c)
 	f.mu.Unlock()
+	if f.poller != nil {
+		if err := f.poller.adopt(c); err != nil {
+			c.drop(err.Error())
+			return nil, err
+		}
+		return c, nil
+	}
 	go c.loop()
 	return c, nil
 }
@@ -180,6 +199,15 @@ func (c *client) handle(op ws.OpCode, p []byte, now time.Time) bool {
 func (c *client) drop(why string) {
 	c.f.dropped.Add(1)
 	c.f.firstDrop.CompareAndSwap(nil, why)
+	c.close()
+}
+
+// close closes the socket, whoever reads it.
+func (c *client) close() {
+	if c.fd >= 0 {
+		_ = unix.Close(c.fd)
+		return
+	}
 	_ = c.nc.Close()
 }
 
@@ -287,6 +315,9 @@ func (c *client) write(op ws.OpCode, p []byte) error {
 	if err := ws.WriteFrame(&b, ws.MaskFrameInPlace(ws.NewFrame(op, true, p))); err != nil {
 		return err
 	}
+	if c.fd >= 0 {
+		return rawWrite(c.fd, b.Bytes())
+	}
 	_, err := c.nc.Write(b.Bytes())
 	return err
 }
@@ -297,8 +328,11 @@ func (f *fleet) closeAll() {
 	conns := f.conns
 	f.conns = nil
 	f.mu.Unlock()
+	if f.poller != nil {
+		f.poller.close()
+	}
 	for _, c := range conns {
 		c.closing.Store(true)
-		_ = c.nc.Close()
+		c.close()
 	}
 }

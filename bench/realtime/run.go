@@ -68,6 +68,9 @@ type Config struct {
 	SourceAddrs []string
 	// ServerGOMAXPROCS labels the server's GOMAXPROCS in throughput results.
 	ServerGOMAXPROCS string
+	// Reader is how the client reads its sockets: ReaderEpoll (the
+	// default), ReaderEpollWait or ReaderGoroutines.
+	Reader string
 	// Log reports progress.
 	Log *slog.Logger
 }
@@ -104,6 +107,9 @@ func (c *Config) defaults() {
 	}
 	if c.Protocol == "" {
 		c.Protocol = ProtocolPusher
+	}
+	if c.Reader == "" {
+		c.Reader = ReaderEpoll
 	}
 }
 
@@ -143,6 +149,11 @@ type Result struct {
 	// SpreadMS is the median over events of the time between an event's
 	// first and last delivery: how long one fan-out takes.
 	SpreadMS float64 `json:"spread_ms"`
+	// LatencyCPUPerDeliveryUS is the server's CPU per delivery during the
+	// latency run (one event at a time: nothing to write together).
+	LatencyCPUPerDeliveryUS float64 `json:"latency_cpu_per_delivery_us"`
+	// LatencyClientCPUPerDeliveryUS is the client's own during it.
+	LatencyClientCPUPerDeliveryUS float64 `json:"latency_client_cpu_per_delivery_us"`
 	// EventLastMS is each latency event's slowest delivery, in order.
 	EventLastMS []float64 `json:"event_last_ms"`
 
@@ -192,6 +203,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// Latency: events one at a time, spaced out, every delivery timed.
 	f.recording.Store(true)
 	base := f.delivered.Load()
+	lcpu0, _ := CPU(cfg.PID)
+	lself0, _ := CPU(os.Getpid())
+	if f.poller != nil && f.poller.polls {
+		f.poller.spin.Store(true)
+	}
 	for i := 0; i < cfg.LatencyEvents; i++ {
 		if err := pub.publish(ctx, i); err != nil {
 			return nil, fmt.Errorf("latency: %w", err)
@@ -203,6 +219,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("latency: %w", err)
 	}
 	f.recording.Store(false)
+	lcpu1, _ := CPU(cfg.PID)
+	lself1, _ := CPU(os.Getpid())
+	if f.poller != nil {
+		f.poller.spin.Store(false)
+	}
+	r.LatencyCPUPerDeliveryUS = (lcpu1 - lcpu0).Seconds() * 1e6 / float64(cfg.LatencyEvents*cfg.Subscribers)
+	r.LatencyClientCPUPerDeliveryUS = (lself1 - lself0).Seconds() * 1e6 / float64(cfg.LatencyEvents*cfg.Subscribers)
 	var lat []time.Duration
 	first := make([]time.Duration, cfg.LatencyEvents)
 	last := make([]time.Duration, cfg.LatencyEvents)

@@ -17,6 +17,12 @@ import (
 // in this process, so the harness stays correct; the real figures come from
 // scripts/bench-realtime.sh.
 func TestRunSmall(t *testing.T) {
+	for _, reader := range []string{rtbench.ReaderEpoll, rtbench.ReaderEpollWait, rtbench.ReaderGoroutines} {
+		t.Run(reader, func(t *testing.T) { runSmall(t, reader) })
+	}
+}
+
+func runSmall(t *testing.T, reader string) {
 	app := rtbench.App{ID: "bench", Key: "bench-key", Secret: "bench-secret-0123456789"}
 	h, closeAll, err := rtbench.NewGatehouse(context.Background(), app, nil)
 	if err != nil {
@@ -28,7 +34,7 @@ func TestRunSmall(t *testing.T) {
 	defer cancel()
 	res, err := rtbench.Run(ctx, toy(rtbench.Config{
 		Name: "gatehouse", PID: os.Getpid(),
-		WSURL: "ws" + strings.TrimPrefix(ts.URL, "http"), APIURL: ts.URL, App: app,
+		WSURL: "ws" + strings.TrimPrefix(ts.URL, "http"), APIURL: ts.URL, App: app, Reader: reader,
 	}))
 	if err != nil {
 		t.Fatal(err)

@@ -218,7 +218,18 @@ func newFleet(cfg Config) (*fleet, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fleet{wire: w, sources: cfg.SourceAddrs}, nil
+	f := &fleet{wire: w, sources: cfg.SourceAddrs}
+	switch cfg.Reader {
+	case ReaderEpoll, ReaderEpollWait:
+		if f.poller, err = newPoller(f); err != nil {
+			return nil, err
+		}
+		f.poller.polls = cfg.Reader == ReaderEpoll
+	case "", ReaderGoroutines:
+	default:
+		return nil, fmt.Errorf("rtbench: unknown reader %q (want %s, %s or %s)", cfg.Reader, ReaderEpoll, ReaderEpollWait, ReaderGoroutines)
+	}
+	return f, nil
 }
 
 // dialSource dials from the fleet's local addresses in turn: one address

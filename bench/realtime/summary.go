@@ -101,6 +101,7 @@ func Summarize(r io.Reader, w io.Writer) error {
 		{"fan-out spread (first to last delivery of one event), median, ms", func(r Result) float64 { return r.SpreadMS }, "%.1f"},
 		{"deliveries per WebSocket message in the CPU run", func(r Result) float64 { return float64(r.CPUDeliveries) / max(1, float64(r.CPUMessages)) }, "%.2f"},
 		{"client CPU per delivered message (same client for all), µs", func(r Result) float64 { return r.ClientCPUPerDeliveryUS }, "%.1f"},
+		{"server CPU per delivery in the latency run (one event at a time), µs", func(r Result) float64 { return r.LatencyCPUPerDeliveryUS }, "%.1f"},
 		{"baseline RSS, MiB", func(r Result) float64 { return float64(r.BaselineRSS) / (1 << 20) }, "%.1f"},
 		{"time to open and subscribe all sockets, s", func(r Result) float64 { return r.ConnectSeconds }, "%.1f"},
 	}

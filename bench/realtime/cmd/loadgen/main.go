@@ -49,6 +49,7 @@ func main() {
 	flag.DurationVar(&budget, "budget", 3*time.Minute, "give up after this long")
 	flag.StringVar(&mode, "mode", "fanout", "fanout (memory, latency, CPU), throughput (deliveries/s with the client not reading) or storm (every socket at once)")
 	flag.IntVar(&cfg.DialConcurrency, "dial-concurrency", 64, "handshakes in flight while connecting (fanout, throughput)")
+	flag.StringVar(&cfg.Reader, "reader", rtbench.ReaderEpoll, "how the client reads its sockets: epoll (one goroutine, polling during the latency run), epoll-wait (one goroutine, never polling) or goroutines (one per socket)")
 	flag.StringVar(&sources, "source-addrs", "", "comma-separated loopback addresses to dial from in turn (more sockets than one address has ports)")
 	flag.StringVar(&cfg.ServerGOMAXPROCS, "server-gomaxprocs", "", "label: the server's GOMAXPROCS (throughput results)")
 	summary := flag.String("summary", "", "print a Markdown table of the results in this file (JSON lines) and exit")
