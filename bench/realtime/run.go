@@ -201,6 +201,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	// Latency: events one at a time, spaced out, every delivery timed.
+	// The samples' room is made first, so that recording them allocates
+	// nothing and the client's garbage collector stays out of the run.
+	f.mu.Lock()
+	for _, c := range f.conns {
+		if c.channel == FanChannel {
+			c.lat = make([]sample, 0, cfg.LatencyEvents)
+		}
+	}
+	f.mu.Unlock()
 	f.recording.Store(true)
 	base := f.delivered.Load()
 	lcpu0, _ := CPU(cfg.PID)
