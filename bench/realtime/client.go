@@ -79,11 +79,12 @@ type client struct {
 	closing atomic.Bool
 
 	// With the epoll reader: the socket's descriptor once adopted (nc and
-	// br are nil then), bytes of an incomplete frame, and the opcode of
-	// the message being reassembled.
+	// br are nil then), bytes of an incomplete frame, the opcode of the
+	// message being reassembled, and whether the socket ended.
 	fd    int
 	pend  []byte
 	msgOp ws.OpCode
+	gone  bool // the poller dropped it
 }
 
 // dial opens a socket to url and runs the protocol's handshake, which

@@ -92,12 +92,18 @@ func (p *poller) adopt(c *client) error {
 	c.nc = nil
 	c.br = nil
 	c.fd = fd
+	// Everything of c is set before the map holds it: the loop may look a
+	// descriptor up as soon as it is there (an event of an earlier socket
+	// with the same number, closed since, included).
+	if len(c.pend) > 0 {
+		p.consume(c, nil, time.Now())
+		if c.gone {
+			return nil // dropped and counted already
+		}
+	}
 	p.mu.Lock()
 	p.conns[int32(fd)] = c
 	p.mu.Unlock()
-	if len(c.pend) > 0 {
-		p.consume(c, nil, time.Now())
-	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		p.forget(c)
@@ -181,6 +187,7 @@ func (p *poller) readable(c *client, buf []byte) {
 
 // lost drops a socket that failed or ended.
 func (p *poller) lost(c *client, why string) {
+	c.gone = true
 	p.forget(c)
 	if !c.closing.Load() {
 		c.drop(why)
@@ -220,6 +227,7 @@ func (p *poller) consume(c *client, in []byte, now time.Time) {
 			op = c.msgOp
 		}
 		if !c.handle(op, payload, now) {
+			c.gone = true
 			p.forget(c)
 			return
 		}

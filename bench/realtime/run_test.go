@@ -78,3 +78,40 @@ func checkToy(t *testing.T, res *rtbench.Result) {
 		t.Fatalf("implausible result %+v", res)
 	}
 }
+
+// TestThroughputAndStormSmall runs the scale modes at toy scale with each
+// reader: the throughput run stops the reads, publishes, then reads and
+// counts every delivery; the storm opens every socket at once.
+func TestThroughputAndStormSmall(t *testing.T) {
+	app := rtbench.App{ID: "bench", Key: "bench-key", Secret: "bench-secret-0123456789"}
+	h, closeAll, err := rtbench.NewGatehouse(context.Background(), app, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	t.Cleanup(func() { ts.Close(); closeAll() })
+	for _, reader := range []string{rtbench.ReaderEpoll, rtbench.ReaderGoroutines} {
+		t.Run(reader, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cfg := toy(rtbench.Config{
+				Name: "gatehouse", PID: os.Getpid(), Reader: reader,
+				WSURL: "ws" + strings.TrimPrefix(ts.URL, "http"), APIURL: ts.URL, App: app,
+			})
+			tp, err := rtbench.Throughput(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tp.Deliveries != int64(cfg.Conns*cfg.CPUEvents) || tp.Dropped != 0 || tp.DeliveriesPerSecond <= 0 {
+				t.Fatalf("throughput: %+v", tp)
+			}
+			st, err := rtbench.Storm(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Conns != cfg.Conns || st.Failed != 0 {
+				t.Fatalf("storm: %+v", st)
+			}
+		})
+	}
+}
