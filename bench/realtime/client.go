@@ -1,14 +1,12 @@
 package rtbench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,19 +70,23 @@ type sample struct {
 type client struct {
 	f       *fleet
 	nc      net.Conn
-	br      *bufio.Reader
 	channel string
-	buf     []byte
 	lat     []sample // latencies recorded while f.recording
 	closing atomic.Bool
 
-	// With the epoll reader: the socket's descriptor once adopted (nc and
-	// br are nil then), bytes of an incomplete frame, the opcode of the
-	// message being reassembled, and whether the socket ended.
-	fd    int
+	// pend is the bytes read and not yet parsed (a slice of rest, or of
+	// the epoll reader's buffer while it parses); rest is this socket's
+	// own storage for them. buf puts a fragmented message together, msgOp
+	// is its opcode.
 	pend  []byte
+	rest  []byte
+	buf   []byte
 	msgOp ws.OpCode
-	gone  bool // the poller dropped it
+
+	// With the epoll reader: the socket's descriptor once adopted (nc is
+	// nil then), and whether the socket ended.
+	fd   int
+	gone bool // the poller dropped it
 }
 
 // dial opens a socket to url and runs the protocol's handshake, which
@@ -99,11 +101,11 @@ func (f *fleet) dial(ctx context.Context, url, channel string) (*client, error) 
 	if err != nil {
 		return nil, err
 	}
-	c := &client{f: f, nc: nc, channel: channel, fd: -1}
-	if br != nil {
-		c.br = br // holds bytes the server sent right after the handshake
-	} else {
-		c.br = bufio.NewReaderSize(nc, 2048)
+	c := &client{f: f, nc: nc, channel: channel, fd: -1, rest: make([]byte, 0, 2048)}
+	if br != nil { // holds bytes the server sent right after the handshake
+		b, _ := br.Peek(br.Buffered())
+		c.rest = append(c.rest, b...)
+		c.pend = c.rest
 	}
 	_ = nc.SetDeadline(time.Now().Add(15 * time.Second))
 	if err := f.wire.handshake(c, channel); err != nil {
@@ -186,8 +188,6 @@ func (c *client) handle(op ws.OpCode, p []byte, now time.Time) bool {
 			c.drop(fmt.Sprintf("server closed with %d %q", code, p[min(2, len(p)):]))
 		}
 		return false
-	case ws.OpPing:
-		_ = c.write(ws.OpPong, append([]byte(nil), p...))
 	case ws.OpText:
 		c.f.messages.Add(1)
 		if reply := c.f.wire.text(c, p, now); reply != nil {
@@ -244,65 +244,65 @@ func leadingInt(b []byte) (int64, []byte, bool) {
 	return n, b[i:], true
 }
 
-// read returns the next complete message (or control frame) from the server.
-// The payload is valid until the next read.
-func (c *client) read() (ws.OpCode, []byte, error) {
-	c.buf = c.buf[:0]
-	var op ws.OpCode
+// next takes the next message or control frame from the bytes read so
+// far; ok is false when they end inside one. Pings are answered here, and
+// a fragmented message is put together in c.buf. The payload is valid
+// until the next call.
+func (c *client) next() (op ws.OpCode, p []byte, ok bool, err error) {
 	for {
-		var h [2]byte
-		if _, err := io.ReadFull(c.br, h[:]); err != nil {
+		fop, fin, payload, n, err := parseFrame(c.pend)
+		if err != nil || n == 0 {
+			return 0, nil, false, err
+		}
+		c.pend = c.pend[n:]
+		switch {
+		case fop == ws.OpPing:
+			_ = c.write(ws.OpPong, append([]byte(nil), payload...))
+		case fop.IsControl():
+			return fop, payload, true, nil
+		case fop != ws.OpContinuation && fin:
+			return fop, payload, true, nil
+		default:
+			if fop != ws.OpContinuation {
+				c.msgOp = fop
+				c.buf = c.buf[:0]
+			}
+			c.buf = append(c.buf, payload...)
+			if fin {
+				return c.msgOp, c.buf, true, nil
+			}
+		}
+	}
+}
+
+// keep moves the unparsed bytes into the socket's own storage (they may
+// be in a buffer about to be reused), at its start.
+func (c *client) keep() {
+	c.rest = append(c.rest[:0], c.pend...)
+	c.pend = c.rest
+}
+
+// read returns the next message or control frame from the net.Conn (the
+// handshake, and the goroutine reader). The payload is valid until the
+// next read.
+func (c *client) read() (ws.OpCode, []byte, error) {
+	for {
+		op, p, ok, err := c.next()
+		if err != nil {
 			return 0, nil, err
 		}
-		fin := h[0]&0x80 != 0
-		fop := ws.OpCode(h[0] & 0x0F)
-		if h[0]&0x70 != 0 {
-			return 0, nil, errors.New("compressed or reserved bits set; compression was not offered")
+		if ok {
+			return op, p, nil
 		}
-		if h[1]&0x80 != 0 {
-			return 0, nil, errors.New("masked server frame")
+		c.keep()
+		if cap(c.rest)-len(c.rest) < 1024 {
+			c.rest = slices.Grow(c.rest, max(2048, len(c.rest)))
 		}
-		n := int64(h[1] & 0x7F)
-		switch n {
-		case 126:
-			var e [2]byte
-			if _, err := io.ReadFull(c.br, e[:]); err != nil {
-				return 0, nil, err
-			}
-			n = int64(binary.BigEndian.Uint16(e[:]))
-		case 127:
-			var e [8]byte
-			if _, err := io.ReadFull(c.br, e[:]); err != nil {
-				return 0, nil, err
-			}
-			n = int64(binary.BigEndian.Uint64(e[:]))
-			if n > 16<<20 {
-				return 0, nil, errors.New("frame too large")
-			}
-		}
-		start := len(c.buf)
-		if need := start + int(n); need > cap(c.buf) {
-			nb := make([]byte, start, need+512)
-			copy(nb, c.buf)
-			c.buf = nb
-		}
-		c.buf = c.buf[:start+int(n)]
-		if _, err := io.ReadFull(c.br, c.buf[start:]); err != nil {
+		n, err := c.nc.Read(c.rest[len(c.rest):cap(c.rest)])
+		c.rest = c.rest[:len(c.rest)+n]
+		c.pend = c.rest
+		if n == 0 && err != nil {
 			return 0, nil, err
-		}
-		if fop.IsControl() {
-			if fop == ws.OpPing {
-				_ = c.write(ws.OpPong, append([]byte(nil), c.buf[start:]...))
-				c.buf = c.buf[:start]
-				continue
-			}
-			return fop, c.buf[start:], nil
-		}
-		if fop != ws.OpContinuation {
-			op = fop
-		}
-		if fin {
-			return op, c.buf, nil
 		}
 	}
 }

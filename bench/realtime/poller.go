@@ -63,7 +63,7 @@ func newPoller(f *fleet) (*poller, error) {
 
 // adopt takes c's socket away from Go's netpoller (a duplicate descriptor
 // survives closing the net.Conn) and reads it from now on. Bytes the
-// handshake's reader already holds are handled first.
+// handshake read past its last message are handled first.
 func (p *poller) adopt(c *client) error {
 	sc, ok := c.nc.(syscall.Conn)
 	if !ok {
@@ -81,16 +81,11 @@ func (p *poller) adopt(c *client) error {
 	if derr != nil {
 		return derr
 	}
-	if n := c.br.Buffered(); n > 0 {
-		b, _ := c.br.Peek(n)
-		c.pend = append(c.pend, b...)
-	}
 	// Closing the net.Conn drops Go's descriptor and its netpoller entry;
 	// the socket stays open through fd (close sends no FIN while another
 	// descriptor holds it).
 	_ = c.nc.Close()
 	c.nc = nil
-	c.br = nil
 	c.fd = fd
 	// Everything of c is set before the map holds it: the loop may look a
 	// descriptor up as soon as it is there (an event of an earlier socket
@@ -194,37 +189,24 @@ func (p *poller) lost(c *client, why string) {
 	}
 }
 
-// consume handles the complete frames in c's pending bytes followed by in;
-// an incomplete frame's bytes stay pending.
+// consume handles the complete messages in c's pending bytes followed by
+// in; an incomplete frame's bytes stay pending, in c's own storage.
 func (p *poller) consume(c *client, in []byte, now time.Time) {
-	data := in
-	if len(c.pend) > 0 {
-		c.pend = append(c.pend, in...)
-		data = c.pend
+	if len(c.pend) == 0 {
+		c.pend = in // parsed where the read put it: no copy
+	} else {
+		c.keep()
+		c.rest = append(c.rest, in...)
+		c.pend = c.rest
 	}
 	for {
-		op, fin, payload, n, err := parseFrame(data)
+		op, payload, ok, err := c.next()
 		if err != nil {
 			p.lost(c, err.Error())
 			return
 		}
-		if n == 0 {
+		if !ok {
 			break
-		}
-		data = data[n:]
-		if !op.IsControl() {
-			if op != ws.OpContinuation {
-				c.msgOp = op
-				c.buf = c.buf[:0]
-			}
-			if !fin || len(c.buf) > 0 {
-				c.buf = append(c.buf, payload...)
-				if !fin {
-					continue
-				}
-				payload = c.buf
-			}
-			op = c.msgOp
 		}
 		if !c.handle(op, payload, now) {
 			c.gone = true
@@ -232,8 +214,7 @@ func (p *poller) consume(c *client, in []byte, now time.Time) {
 			return
 		}
 	}
-	// Keep the unparsed tail (it may alias c.pend: copy down).
-	c.pend = append(c.pend[:0], data...)
+	c.keep()
 }
 
 // parseFrame reads one server frame from the start of b: n is 0 when b

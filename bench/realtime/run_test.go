@@ -22,7 +22,10 @@ func TestRunSmall(t *testing.T) {
 	}
 }
 
-func runSmall(t *testing.T, reader string) {
+// gatehouseConfig starts Gatehouse's realtime layer in this process and
+// returns a toy Config measuring it with reader.
+func gatehouseConfig(t *testing.T, reader string) rtbench.Config {
+	t.Helper()
 	app := rtbench.App{ID: "bench", Key: "bench-key", Secret: "bench-secret-0123456789"}
 	h, closeAll, err := rtbench.NewGatehouse(context.Background(), app, nil)
 	if err != nil {
@@ -30,12 +33,16 @@ func runSmall(t *testing.T, reader string) {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(func() { ts.Close(); closeAll() })
+	return toy(rtbench.Config{
+		Name: "gatehouse", PID: os.Getpid(), Reader: reader,
+		WSURL: "ws" + strings.TrimPrefix(ts.URL, "http"), APIURL: ts.URL, App: app,
+	})
+}
+
+func runSmall(t *testing.T, reader string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := rtbench.Run(ctx, toy(rtbench.Config{
-		Name: "gatehouse", PID: os.Getpid(),
-		WSURL: "ws" + strings.TrimPrefix(ts.URL, "http"), APIURL: ts.URL, App: app, Reader: reader,
-	}))
+	res, err := rtbench.Run(ctx, gatehouseConfig(t, reader))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,21 +90,11 @@ func checkToy(t *testing.T, res *rtbench.Result) {
 // reader: the throughput run stops the reads, publishes, then reads and
 // counts every delivery; the storm opens every socket at once.
 func TestThroughputAndStormSmall(t *testing.T) {
-	app := rtbench.App{ID: "bench", Key: "bench-key", Secret: "bench-secret-0123456789"}
-	h, closeAll, err := rtbench.NewGatehouse(context.Background(), app, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(func() { ts.Close(); closeAll() })
 	for _, reader := range []string{rtbench.ReaderEpoll, rtbench.ReaderGoroutines} {
 		t.Run(reader, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			cfg := toy(rtbench.Config{
-				Name: "gatehouse", PID: os.Getpid(), Reader: reader,
-				WSURL: "ws" + strings.TrimPrefix(ts.URL, "http"), APIURL: ts.URL, App: app,
-			})
+			cfg := gatehouseConfig(t, reader)
 			tp, err := rtbench.Throughput(ctx, cfg)
 			if err != nil {
 				t.Fatal(err)
