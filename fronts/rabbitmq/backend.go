@@ -27,6 +27,9 @@ type Config struct {
 	AnyUsername bool
 	// Now is the clock [time.Now].
 	Now func() time.Time
+	// Users keeps what user checks verified [NewMemoryUsers(Now)]; one
+	// shared by every node lets RabbitMQ ask any of them.
+	Users Users
 }
 
 // Metrics counts broker auth decisions.
@@ -38,7 +41,7 @@ type Metrics interface {
 type Backend struct {
 	cfg     Config
 	resolve *authn.Resolver
-	users   *users
+	users   Users
 	metrics Metrics
 	log     *slog.Logger
 }
@@ -54,7 +57,10 @@ func New(cfg Config, res *authn.Resolver, m Metrics, log *slog.Logger) (*Backend
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Backend{cfg: cfg, resolve: res, users: newUsers(cfg.Now), metrics: m, log: log}, nil
+	if cfg.Users == nil {
+		cfg.Users = NewMemoryUsers(cfg.Now)
+	}
+	return &Backend{cfg: cfg, resolve: res, users: cfg.Users, metrics: m, log: log}, nil
 }
 
 // Routes returns the four checks, for http_method get and post.
@@ -110,23 +116,30 @@ func (b *Backend) user(r *http.Request) (bool, string) {
 	if !b.cfg.AnyUsername && name != sub && !strings.HasPrefix(name, sub+"/") {
 		return false, "the user name is not the token's subject"
 	}
-	b.users.put(name, record{grants: caller.Grants, sid: caller.Identity.SessionID, until: caller.ExpiresAt})
+	if err := b.users.Put(r.Context(), name, caller.Grants, caller.Identity.SessionID, caller.ExpiresAt); err != nil {
+		return false, "could not record the verification: " + err.Error()
+	}
 	return true, ""
 }
 
-func (b *Backend) known(r *http.Request) (record, string) {
+// known returns the grants a live user check verified for the request's
+// user name; why says what is missing otherwise.
+func (b *Backend) known(r *http.Request) (grants policy.Grants, why string) {
 	name := r.Form.Get("username")
 	if name == "" {
-		return record{}, "username is required"
+		return policy.Grants{}, "username is required"
 	}
-	rec, ok := b.users.get(name)
+	grants, ok, err := b.users.Get(r.Context(), name)
+	if err != nil {
+		return policy.Grants{}, "could not read the verification: " + err.Error()
+	}
 	if !ok {
-		return record{}, "no live verification for this user (expired, revoked, or checked on another node)"
+		return policy.Grants{}, "no live verification for this user (expired, revoked, or checked on a node that does not share them)"
 	}
 	if r.Form.Get("vhost") != b.cfg.Vhost {
-		return record{}, "not the configured vhost"
+		return policy.Grants{}, "not the configured vhost"
 	}
-	return rec, ""
+	return grants, ""
 }
 
 func (b *Backend) vhost(r *http.Request) (bool, string) {
@@ -168,7 +181,7 @@ func (b *Backend) resource(r *http.Request) (bool, string) {
 // publishing on the channel the key names; read is subscribing to
 // everything the key (an AMQP topic pattern) can match.
 func (b *Backend) topic(r *http.Request) (bool, string) {
-	rec, why := b.known(r)
+	grants, why := b.known(r)
 	if why != "" {
 		return false, why
 	}
@@ -181,7 +194,7 @@ func (b *Backend) topic(r *http.Request) (bool, string) {
 		if strings.ContainsAny(key, "*#") || key == "" {
 			return false, "a publish names one channel"
 		}
-		if rec.grants.CanPublish(key) {
+		if grants.CanPublish(key) {
 			return true, ""
 		}
 		return false, "not granted"
@@ -191,7 +204,7 @@ func (b *Backend) topic(r *http.Request) (bool, string) {
 			return false, "a routing key pattern too complex to check"
 		}
 		want := policy.Grants{Subscribe: variants}
-		if got := rec.grants.Narrow(want); len(got.Subscribe) == len(variants) {
+		if got := grants.Narrow(want); len(got.Subscribe) == len(variants) {
 			return true, ""
 		}
 		return false, "not every channel the pattern matches is granted"

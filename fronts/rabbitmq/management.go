@@ -28,7 +28,12 @@ func NewManagement(base, user, pass string, log *slog.Logger) *Management {
 // theirs is denied, and with a management API closes their connections in
 // the background (retried, never blocking the logout).
 func (b *Backend) Revoked(sid string, m *Management) {
-	names := b.users.dropSession(sid)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	names, err := b.users.DropSession(ctx, sid)
+	if err != nil {
+		b.log.Warn("rabbitmq: could not drop a revoked session's users", "err", err)
+	}
 	if m == nil || len(names) == 0 {
 		return
 	}

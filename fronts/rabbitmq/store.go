@@ -1,13 +1,34 @@
 package rabbitmq
 
 import (
+	"context"
 	"sync"
 	"time"
 
 	"gatehouse/policy"
 )
 
-// maxUsers bounds the verified-user table; the entry closest to its expiry
+// Users keeps what user checks verified, by RabbitMQ user name, for the
+// checks that follow (vhost, resource, topic), which carry no password:
+// in this process (NewMemoryUsers), or in Redis for every node of a
+// deployment (realtime/redis.RabbitUsers), so that RabbitMQ may ask any
+// node.
+type Users interface {
+	// Put records a verification of name, with session sid, until until.
+	// When name holds a live record, the grants kept are the intersection
+	// of both and the end the earlier one: a second connection with the
+	// same user name never widens the first one's.
+	Put(ctx context.Context, name string, grants policy.Grants, sid string, until time.Time) error
+	// Get returns name's live record's grants; ok is false when there is
+	// none.
+	Get(ctx context.Context, name string) (grants policy.Grants, ok bool, err error)
+	// DropSession forgets the users whose record was last verified with
+	// session sid and returns their names. Of several nodes dropping the
+	// same session at once, each name is returned to one.
+	DropSession(ctx context.Context, sid string) ([]string, error)
+}
+
+// maxUsers bounds the in-memory table; the entry closest to its expiry
 // goes first when it is full.
 const maxUsers = 100_000
 
@@ -18,23 +39,27 @@ type record struct {
 	until  time.Time
 }
 
-// users keeps verified users by RabbitMQ user name.
-type users struct {
+// MemoryUsers keeps verified users in this process.
+type MemoryUsers struct {
 	mu  sync.Mutex
 	m   map[string]record
 	now func() time.Time
 }
 
-func newUsers(now func() time.Time) *users {
-	return &users{m: map[string]record{}, now: now}
+// NewMemoryUsers returns an empty table (now: the clock, nil for
+// time.Now).
+func NewMemoryUsers(now func() time.Time) *MemoryUsers {
+	if now == nil {
+		now = time.Now
+	}
+	return &MemoryUsers{m: map[string]record{}, now: now}
 }
 
-// put records a verification of name. When name already holds a live
-// record, the grants kept are the intersection of both: a second
-// connection with the same user name never widens the first one's.
-func (u *users) put(name string, r record) {
+// Put implements Users.
+func (u *MemoryUsers) Put(_ context.Context, name string, grants policy.Grants, sid string, until time.Time) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	r := record{grants: grants, sid: sid, until: until}
 	now := u.now()
 	if old, ok := u.m[name]; ok && old.until.After(now) {
 		r.grants = old.grants.Narrow(r.grants)
@@ -45,9 +70,10 @@ func (u *users) put(name string, r record) {
 		u.evict(now)
 	}
 	u.m[name] = r
+	return nil
 }
 
-func (u *users) evict(now time.Time) {
+func (u *MemoryUsers) evict(now time.Time) {
 	var first string
 	var at time.Time
 	for k, r := range u.m {
@@ -62,20 +88,19 @@ func (u *users) evict(now time.Time) {
 	delete(u.m, first)
 }
 
-// get returns name's live record.
-func (u *users) get(name string) (record, bool) {
+// Get implements Users.
+func (u *MemoryUsers) Get(_ context.Context, name string) (policy.Grants, bool, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	r, ok := u.m[name]
 	if !ok || !r.until.After(u.now()) {
-		return record{}, false
+		return policy.Grants{}, false, nil
 	}
-	return r, true
+	return r.grants, true, nil
 }
 
-// dropSession forgets the users verified with session sid and returns
-// their names.
-func (u *users) dropSession(sid string) []string {
+// DropSession implements Users.
+func (u *MemoryUsers) DropSession(_ context.Context, sid string) ([]string, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	var names []string
@@ -85,5 +110,5 @@ func (u *users) dropSession(sid string) []string {
 			delete(u.m, k)
 		}
 	}
-	return names
+	return names, nil
 }
