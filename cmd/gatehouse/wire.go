@@ -89,7 +89,7 @@ func build(ctx context.Context, e env) (_ *server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := wireFronts(e, c, sessions, binder, p); err != nil {
+	if err := wireFronts(ctx, e, c, sessions, binder, p); err != nil {
 		return nil, err
 	}
 	if len(p.backgroundErrors) > 0 {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+
 	"gatehouse/authn"
 	"gatehouse/config"
 	"gatehouse/fronts/deepstream"
@@ -12,7 +14,7 @@ import (
 // wireFronts adds the broker auth fronts: the deepstream webhook and Pusher
 // channel and user auth. sessions reads login cookies (nil without login);
 // binder binds Pusher sockets to sessions (nil when no app is hosted here).
-func wireFronts(e env, c *core, sessions authn.SessionReader, binder pusherauth.SessionBinder, p *parts) error {
+func wireFronts(ctx context.Context, e env, c *core, sessions authn.SessionReader, binder pusherauth.SessionBinder, p *parts) error {
 	cfg := e.cfg
 	anonymous := config.On(cfg.Tokens.Anonymous.Enabled)
 	res, err := c.trust.resolver(c, sessions, cfg.Tokens.Anonymous.TTL)
@@ -43,5 +45,5 @@ func wireFronts(e env, c *core, sessions authn.SessionReader, binder pusherauth.
 	if err := wireForwardAuth(e, c, res, p); err != nil {
 		return err
 	}
-	return wireRabbitMQ(e, c, res, p)
+	return wireRabbitMQ(ctx, e, c, res, p)
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.mjs';
 import { makeTempDir, removeTempDir, spawnTracked } from './proc.mjs';
-import { poll } from './wait.mjs';
+import { poll, withTimeout } from './wait.mjs';
 
 const e2eDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const bin = process.env.RABBITMQ_SERVER_BIN || '/usr/lib/rabbitmq/bin/rabbitmq-server';
@@ -18,9 +18,11 @@ const bin = process.env.RABBITMQ_SERVER_BIN || '/usr/lib/rabbitmq/bin/rabbitmq-s
  * from vars and the ports it picks), the plugins the tests need, and waits
  * until the MQTT listener accepts connections (about 10 s). Resolves with
  * {ports: {amqp, mqtt, webMqtt, stomp, webStomp, management}, stop()}.
- * ports.management may be given (Gatehouse must know it first).
+ * ports.management may be given (Gatehouse must know it first). authUrls
+ * sends some checks elsewhere than GATEHOUSE: {user: 'http://…', vhost: …}
+ * (several Gatehouse nodes, each answering some of them).
  */
-export async function startRabbitMQ({ t, vars = {}, managementPort }) {
+export async function startRabbitMQ({ t, vars = {}, managementPort, authUrls = {} }) {
   const ports = {
     amqp: await freePort(), mqtt: await freePort(), webMqtt: await freePort(), stomp: await freePort(),
     webStomp: await freePort(), management: managementPort ?? await freePort(), dist: await freePort(), epmd: await freePort(),
@@ -31,6 +33,9 @@ export async function startRabbitMQ({ t, vars = {}, managementPort }) {
     .replaceAll('WEB_MQTT_PORT', ports.webMqtt).replaceAll('WEB_STOMP_PORT', ports.webStomp)
     .replaceAll('MQTT_PORT', ports.mqtt).replaceAll('STOMP_PORT', ports.stomp)
     .replaceAll('AMQP_PORT', ports.amqp).replaceAll('MANAGEMENT_PORT', ports.management);
+  for (const [check, base] of Object.entries(authUrls)) {
+    conf = conf.replace(`auth_http.${check}_path = GATEHOUSE/`, `auth_http.${check}_path = ${base}/`);
+  }
   for (const [k, v] of Object.entries(vars)) conf = conf.replaceAll(k, v);
   fs.writeFileSync(path.join(dir, 'rabbitmq.conf'), conf);
   fs.writeFileSync(path.join(dir, 'enabled_plugins'),
@@ -66,4 +71,20 @@ export async function startRabbitMQ({ t, vars = {}, managementPort }) {
     s.on('error', () => resolve(false));
   }), { timeout: 60000, interval: 200, what: 'rabbitmq MQTT listener' });
   return { ports, stop, output: () => proc.output() };
+}
+
+/**
+ * mqttConnect connects the `mqtt` client (MQTT 3.1.1, no reconnection) to
+ * url as username with password; resolves with {c} (ended after the test)
+ * or {error}.
+ */
+export async function mqttConnect(t, url, username, password) {
+  const { default: mqtt } = await import('mqtt');
+  try {
+    const c = await withTimeout(mqtt.connectAsync(url, { username, password, reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 4 }), 10000, 'mqtt connect');
+    t.after(() => c.endAsync(true).catch(() => {}));
+    return { c };
+  } catch (error) {
+    return { error };
+  }
 }

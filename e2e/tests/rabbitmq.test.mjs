@@ -8,14 +8,13 @@
 // for one allowed and one denied destination.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import mqtt from 'mqtt';
 import { Client as StompClient } from '@stomp/stompjs';
 import WS from 'ws';
 import { claims } from '../lib/jwt.mjs';
 import { devLogin, logout, sessionToken } from '../lib/devidp.mjs';
 import { freePort } from '../lib/free-port.mjs';
 import { startGatehouse } from '../lib/gatehouse.mjs';
-import { startRabbitMQ } from '../lib/rabbitmq.mjs';
+import { mqttConnect, startRabbitMQ } from '../lib/rabbitmq.mjs';
 import { withTimeout } from '../lib/wait.mjs';
 
 const MGMT_PASSWORD = 'e2e-rabbitmq-admin-0123456789';
@@ -42,16 +41,6 @@ async function login(gh, name) {
   const jar = await devLogin(gh.url, name);
   const token = await sessionToken(gh, jar);
   return { jar, token, sub: claims(token).sub };
-}
-
-async function mqttConnect(t, url, username, password) {
-  try {
-    const c = await withTimeout(mqtt.connectAsync(url, { username, password, reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 4 }), 10000, 'mqtt connect');
-    t.after(() => c.endAsync(true).catch(() => {}));
-    return { c };
-  } catch (error) {
-    return { error };
-  }
 }
 
 test('rabbitmq: MQTT and Web MQTT with Gatehouse tokens; the policy decides topics', async (t) => {

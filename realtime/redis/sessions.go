@@ -76,15 +76,9 @@ func NewSessionStore(ctx context.Context, cfg Config, maxValue int) (*SessionSto
 	if maxValue <= 0 {
 		maxValue = DefaultMaxSessionValue
 	}
-	rdb, own, err := clientFor(cfg)
+	rdb, own, err := clientAnswering(ctx, cfg)
 	if err != nil {
 		return nil, err
-	}
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		if own {
-			_ = rdb.Close()
-		}
-		return nil, fmt.Errorf("redis: ping: %w", err)
 	}
 	return &SessionStore{cfg: cfg, rdb: rdb, own: own, keys: keys{prefix: cfg.KeyPrefix}, max: maxValue}, nil
 }
@@ -207,4 +201,20 @@ func (s *SessionStore) Close() error {
 		return nil
 	}
 	return s.rdb.Close()
+}
+
+// clientAnswering returns cfg's client (see clientFor) once Redis answered
+// a PING; own says whether the caller closes it.
+func clientAnswering(ctx context.Context, cfg Config) (_ goredis.UniversalClient, own bool, _ error) {
+	rdb, own, err := clientFor(cfg)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		if own {
+			_ = rdb.Close()
+		}
+		return nil, false, fmt.Errorf("redis: ping: %w", err)
+	}
+	return rdb, own, nil
 }
