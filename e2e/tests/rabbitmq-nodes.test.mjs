@@ -2,9 +2,11 @@
 // rabbitmq-server 3.10, rabbitmq_auth_backend_http): RabbitMQ sends the
 // user check (the only one with the password) to node A and the vhost,
 // resource and topic checks to node B, so every MQTT connection needs what
-// A verified to be known on B. A logout on A closes the live connection
-// through the management API (whichever node drops the session's users
-// closes it) and refuses the token after.
+// A verified to be known on B. A logout on A closes the live connections
+// under the session's user names through the management API (whichever
+// node drops the session's users closes them; another session's connection
+// under the same name too, and its token connects again), and the
+// logged-out token is refused after.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { claims } from '../lib/jwt.mjs';
@@ -63,8 +65,19 @@ policy:
   const outcome = await other.subscribeAsync('admin/#').catch((err) => err);
   assert.ok(JSON.stringify(outcome).includes('128') || /close|disconnect/i.test(String(outcome)), JSON.stringify(outcome));
 
-  const closed = new Promise((resolve) => c.once('close', resolve));
+  // The same person logged in a second time (another session, the same
+  // subject) connects under the same user name: one record, two sessions.
+  const jar2 = await devLogin(a.url, 'ada');
+  const token2 = await sessionToken(a, jar2);
+  const { c: c2, error: e3 } = await mqttConnect(t, tcp, sub, token2);
+  assert.ifError(e3);
+
+  // A logout of the first session closes every connection under the name
+  // (either may be the session's); the second session's token connects
+  // again, the first's is refused.
+  const closed = Promise.all([c, c2].map((x) => new Promise((resolve) => x.once('close', resolve))));
   assert.equal((await logout(a.url, jar)).status, 302);
-  await withTimeout(closed, 10000, 'closed after logout');
+  await withTimeout(closed, 10000, 'both closed after logout');
   assert.ok((await mqttConnect(t, tcp, sub, token)).error, 'the logged-out token is refused');
+  assert.ifError((await mqttConnect(t, tcp, sub, token2)).error);
 });

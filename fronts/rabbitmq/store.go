@@ -2,6 +2,7 @@ package rabbitmq
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,10 +23,29 @@ type Users interface {
 	// Get returns name's live record's grants; ok is false when there is
 	// none.
 	Get(ctx context.Context, name string) (grants policy.Grants, ok bool, err error)
-	// DropSession forgets the users whose record was last verified with
-	// session sid and returns their names. Of several nodes dropping the
-	// same session at once, each name is returned to one.
+	// DropSession forgets the users whose live record any verification
+	// with session sid went into, and returns their names: a logout closes
+	// every connection that may be the session's (another session's under
+	// the same name logs in again with its own token). Of several nodes
+	// dropping the same session at once, each name is returned to one.
 	DropSession(ctx context.Context, sid string) ([]string, error)
+}
+
+// MaxSessionsPerUser bounds the session ids one user record remembers;
+// past it a Put replaces the record's oldest id (the record's grants stay
+// the intersection, so nothing widens).
+const MaxSessionsPerUser = 64
+
+// AddSession returns sids with sid added (once, the oldest dropped past
+// MaxSessionsPerUser); "" is no session.
+func AddSession(sids []string, sid string) []string {
+	if sid == "" || slices.Contains(sids, sid) {
+		return sids
+	}
+	if len(sids) >= MaxSessionsPerUser {
+		sids = sids[len(sids)-MaxSessionsPerUser+1:]
+	}
+	return append(sids, sid)
 }
 
 // maxUsers bounds the in-memory table; the entry closest to its expiry
@@ -35,7 +55,7 @@ const maxUsers = 100_000
 // record is what a user check verified.
 type record struct {
 	grants policy.Grants
-	sid    string
+	sids   []string
 	until  time.Time
 }
 
@@ -59,10 +79,11 @@ func NewMemoryUsers(now func() time.Time) *MemoryUsers {
 func (u *MemoryUsers) Put(_ context.Context, name string, grants policy.Grants, sid string, until time.Time) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	r := record{grants: grants, sid: sid, until: until}
+	r := record{grants: grants, sids: AddSession(nil, sid), until: until}
 	now := u.now()
 	if old, ok := u.m[name]; ok && old.until.After(now) {
 		r.grants = old.grants.Narrow(r.grants)
+		r.sids = AddSession(slices.Clone(old.sids), sid)
 		if old.until.Before(r.until) {
 			r.until = old.until
 		}
@@ -105,7 +126,7 @@ func (u *MemoryUsers) DropSession(_ context.Context, sid string) ([]string, erro
 	defer u.mu.Unlock()
 	var names []string
 	for k, r := range u.m {
-		if r.sid == sid {
+		if slices.Contains(r.sids, sid) {
 			names = append(names, k)
 			delete(u.m, k)
 		}

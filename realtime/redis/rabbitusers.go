@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -13,12 +14,13 @@ import (
 	"gatehouse/policy"
 )
 
-// rabbitUser is a RabbitMQ user record as stored: what the last user
-// check of a name verified, narrowed by the live ones before it.
+// rabbitUser is a RabbitMQ user record as stored: the intersection of
+// what the live user checks of a name verified, the sessions they were
+// made with, and the earliest end.
 type rabbitUser struct {
 	Subscribe []string `json:"s,omitempty"`
 	Publish   []string `json:"p,omitempty"`
-	SID       string   `json:"sid,omitempty"`
+	SIDs      []string `json:"sids,omitempty"`
 	Until     int64    `json:"until"` // Unix ms
 }
 
@@ -34,6 +36,20 @@ if at < 0 or at < tonumber(ARGV[2]) then
 end
 return 1
 `)
+
+// maxRabbitSessions bounds the session ids one record remembers, as
+// fronts/rabbitmq.MaxSessionsPerUser does for the in-memory table (this
+// package does not import the fronts).
+const maxRabbitSessions = 64
+
+// addRabbitSession returns sids with sid added once, the oldest dropped
+// past maxRabbitSessions; "" is no session.
+func addRabbitSession(sids []string, sid string) []string {
+	if sid == "" || slices.Contains(sids, sid) {
+		return sids
+	}
+	return append(sids[max(0, len(sids)-maxRabbitSessions+1):], sid)
+}
 
 // RabbitUsers keeps what RabbitMQ user checks verified in Redis, so that
 // RabbitMQ's later checks of a connection (vhost, resource, topic: no
@@ -84,12 +100,13 @@ func (u *RabbitUsers) Put(ctx context.Context, name string, grants policy.Grants
 	key := u.keys.rabbitUser(name)
 	var end time.Time
 	tx := func(tx *goredis.Tx) error {
-		rec := rabbitUser{Subscribe: grants.Subscribe, Publish: grants.Publish, SID: sid, Until: until.UnixMilli()}
+		rec := rabbitUser{Subscribe: grants.Subscribe, Publish: grants.Publish, SIDs: addRabbitSession(nil, sid), Until: until.UnixMilli()}
 		if old, ok, err := u.read(ctx, tx, key); err != nil {
 			return err
 		} else if ok && old.Until > now.UnixMilli() {
 			kept := policy.Grants{Subscribe: old.Subscribe, Publish: old.Publish}.Narrow(grants)
 			rec.Subscribe, rec.Publish = kept.Subscribe, kept.Publish
+			rec.SIDs = addRabbitSession(old.SIDs, sid)
 			rec.Until = min(rec.Until, old.Until)
 		}
 		b, err := json.Marshal(rec)
@@ -126,8 +143,8 @@ func (u *RabbitUsers) Get(ctx context.Context, name string) (policy.Grants, bool
 }
 
 // DropSession implements fronts/rabbitmq.Users: each name's record is
-// deleted in an optimistic transaction that checks it is still the
-// session's, so of two nodes dropping the same session only one gets the
+// deleted in an optimistic transaction that checks it still holds the
+// session, so of two nodes dropping the same session only one gets the
 // name.
 func (u *RabbitUsers) DropSession(ctx context.Context, sid string) ([]string, error) {
 	if u.closed.Load() {
@@ -145,7 +162,7 @@ func (u *RabbitUsers) DropSession(ctx context.Context, sid string) ([]string, er
 		err := u.transact(ctx, func(tx *goredis.Tx) error {
 			mine = false
 			rec, ok, err := u.read(ctx, tx, key)
-			if err != nil || !ok || rec.SID != sid {
+			if err != nil || !ok || !slices.Contains(rec.SIDs, sid) {
 				return err
 			}
 			_, err = tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {

@@ -4,6 +4,7 @@ package rabbitmqtest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -119,16 +120,34 @@ func RunUsers(t *testing.T, newUsers func(t *testing.T, now func() time.Time) ra
 			t.Fatalf("dropping again: %v, %v", names, err)
 		}
 	})
-	t.Run("a name verified again with another session belongs to it", func(t *testing.T) {
-		u, c := rig(t)
-		name := "fay-" + t.Name()
-		put(t, u, name, chat, "first-"+t.Name(), c.Now().Add(time.Hour))
-		put(t, u, name, chat, "second-"+t.Name(), c.Now().Add(time.Hour))
-		if names, _ := u.DropSession(ctx, "first-"+t.Name()); len(names) != 0 {
-			t.Fatalf("the first session dropped %v", names)
+	t.Run("a name verified with two sessions is dropped by either", func(t *testing.T) {
+		for _, first := range []bool{true, false} {
+			u, c := rig(t)
+			name := fmt.Sprintf("fay-%s-%v", t.Name(), first)
+			one, two := "first-"+name, "second-"+name
+			put(t, u, name, chat, one, c.Now().Add(time.Hour))
+			put(t, u, name, chat, two, c.Now().Add(time.Hour))
+			drop := two
+			if first {
+				drop = one
+			}
+			if names, err := u.DropSession(ctx, drop); err != nil || !slices.Equal(names, []string{name}) {
+				t.Fatalf("dropping %s: %v, %v", drop, names, err)
+			}
+			if _, ok := get(t, u, name); ok {
+				t.Fatal("the record outlived a logout of one of its sessions")
+			}
 		}
-		if names, _ := u.DropSession(ctx, "second-"+t.Name()); !slices.Equal(names, []string{name}) {
-			t.Fatalf("the second session dropped %v", names)
+	})
+	t.Run("a record remembers a bounded number of sessions", func(t *testing.T) {
+		u, c := rig(t)
+		name := "gus-" + t.Name()
+		for i := range rabbitmq.MaxSessionsPerUser + 10 {
+			put(t, u, name, chat, fmt.Sprintf("s%d-%s", i, name), c.Now().Add(time.Hour))
+		}
+		last := fmt.Sprintf("s%d-%s", rabbitmq.MaxSessionsPerUser+9, name)
+		if names, err := u.DropSession(ctx, last); err != nil || !slices.Equal(names, []string{name}) {
+			t.Fatalf("dropping the newest session: %v, %v", names, err)
 		}
 	})
 }
