@@ -2,6 +2,8 @@
 // realtime-pubsub-client sockets on them: what the Redis chaos and failover
 // tests share.
 import { startGatehouse } from './gatehouse.mjs';
+import { pusherJsOptions } from './realtime.mjs';
+import { waitForEvent } from './wait.mjs';
 import { freePort } from './free-port.mjs';
 import { makeTempDir } from './proc.mjs';
 
@@ -48,4 +50,22 @@ export async function subscribeTopic(c, topic, id = 's') {
   const ack = c.waitFor(`ack.${id}`, { timeout: 5000 });
   c.ws.send(JSON.stringify({ type: 'subscribe', data: { topic, id } }));
   await ack;
+}
+
+/**
+ * pusherTicks connects pusher-js to node with app's key (disconnected
+ * after the test), subscribes it to channel and resolves with {client,
+ * got}: got is the list the `n` of each `tick` event is pushed to, in
+ * arrival order.
+ */
+export async function pusherTicks(t, node, app, channel = 'public-feed') {
+  const { default: PusherJS } = await import('pusher-js');
+  const client = new PusherJS(app.key, pusherJsOptions(node));
+  t.after(() => client.disconnect());
+  await waitForEvent(client.connection, 'connected', 5000);
+  const ch = client.subscribe(channel);
+  await waitForEvent(ch, 'pusher:subscription_succeeded', 5000);
+  const got = [];
+  ch.bind('tick', (d) => got.push(d.n));
+  return { client, got };
 }

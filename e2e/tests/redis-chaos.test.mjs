@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import PusherJS from 'pusher-js';
 import { startRedis } from '../lib/redis.mjs';
-import { pubsubClient, subscribeTopic, twoRedisNodes } from '../lib/nodes.mjs';
+import { pubsubClient, pusherTicks, subscribeTopic, twoRedisNodes } from '../lib/nodes.mjs';
 import { pusherJsOptions, pusherServer } from '../lib/realtime.mjs';
 import { devLogin, sessionToken } from '../lib/devidp.mjs';
 import http from 'node:http';
@@ -31,13 +31,7 @@ async function readers(redis) {
 test('event-reading connections killed 8 times while events flow: none lost, none repeated', async (t) => {
   const redis = await startRedis({ t });
   const [a, b] = await twoRedisNodes(t, { url: redis.url }, { app });
-  const client = new PusherJS(app.key, pusherJsOptions(b));
-  t.after(() => client.disconnect());
-  await waitForEvent(client.connection, 'connected', 5000);
-  const ch = client.subscribe('public-feed');
-  await waitForEvent(ch, 'pusher:subscription_succeeded', 5000);
-  const got = [];
-  ch.bind('tick', (d) => got.push(d.n));
+  const { client, got } = await pusherTicks(t, b, app);
   assert.ok((await readers(redis)).length >= 2, 'each node reads events from Redis');
 
   const sdk = pusherServer(a, app);

@@ -6,11 +6,10 @@
 // stream killed with SIGKILL while events flow.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import PusherJS from 'pusher-js';
 import { eventStream, startRedisCluster } from '../lib/redis.mjs';
-import { pubsubClient, subscribeTopic, twoRedisNodes } from '../lib/nodes.mjs';
-import { pusherJsOptions, pusherServer } from '../lib/realtime.mjs';
-import { poll, waitForEvent } from '../lib/wait.mjs';
+import { pubsubClient, pusherTicks, subscribeTopic, twoRedisNodes } from '../lib/nodes.mjs';
+import { pusherServer } from '../lib/realtime.mjs';
+import { poll } from '../lib/wait.mjs';
 
 const app = { id: 'chaos', key: 'chaos-key', secret: 'chaos-secret-0123456789' };
 
@@ -22,17 +21,9 @@ test('kill -9 of a Redis Cluster primary while events flow: every accepted event
     wait_replicas: 1,
     wait_timeout: '500ms',
   }, { app });
-  const clients = [];
-  const got = [[], []];
-  for (const [i, node] of [a, b].entries()) {
-    const client = new PusherJS(app.key, pusherJsOptions(node));
-    t.after(() => client.disconnect());
-    await waitForEvent(client.connection, 'connected', 5000);
-    const ch = client.subscribe('public-feed');
-    await waitForEvent(ch, 'pusher:subscription_succeeded', 5000);
-    ch.bind('tick', (d) => got[i].push(d.n));
-    clients.push(client);
-  }
+  const subs = [await pusherTicks(t, a, app), await pusherTicks(t, b, app)];
+  const got = subs.map((s) => s.got);
+  const clients = subs.map((s) => s.client);
   // realtime-pubsub-client subscribers on both nodes too (the topic and
   // Pusher protocols share channels).
   const { mintToken } = await import('../lib/jwt.mjs');

@@ -5,11 +5,10 @@
 // events flow.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import PusherJS from 'pusher-js';
 import { startSentinelSet } from '../lib/redis.mjs';
-import { twoRedisNodes } from '../lib/nodes.mjs';
-import { pusherJsOptions, pusherServer } from '../lib/realtime.mjs';
-import { poll, waitForEvent } from '../lib/wait.mjs';
+import { pusherTicks, twoRedisNodes } from '../lib/nodes.mjs';
+import { pusherServer } from '../lib/realtime.mjs';
+import { poll } from '../lib/wait.mjs';
 
 const app = { id: 'chaos', key: 'chaos-key', secret: 'chaos-secret-0123456789' };
 
@@ -21,13 +20,7 @@ test('a Sentinel failover while events flow: every accepted event reaches the co
     wait_replicas: 1,
     wait_timeout: '500ms',
   }, { app });
-  const client = new PusherJS(app.key, pusherJsOptions(b));
-  t.after(() => client.disconnect());
-  await waitForEvent(client.connection, 'connected', 5000);
-  const ch = client.subscribe('public-feed');
-  await waitForEvent(ch, 'pusher:subscription_succeeded', 5000);
-  const got = [];
-  ch.bind('tick', (d) => got.push(d.n));
+  const { client, got } = await pusherTicks(t, b, app);
 
   const sdk = pusherServer(a, app);
   const accepted = [];

@@ -82,14 +82,9 @@ func (b *Backplane) read(ctx context.Context, r *reader) {
 		first = false
 		b.fail(ctx, "event stream connection lost", err)
 		b.reloadCluster(ctx) // a failover moves slots
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !waitBackoff(ctx, &backoff, maxBackoff) {
 			return
-		case <-t.C:
 		}
-		backoff = min(2*backoff, maxBackoff)
 	}
 }
 

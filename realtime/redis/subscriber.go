@@ -63,14 +63,9 @@ func (s *subscriber) run(ctx context.Context) {
 			backoff = minBackoff
 		}
 		s.fail(ctx, "pub/sub connection lost", err)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !waitBackoff(ctx, &backoff, maxBackoff) {
 			return
-		case <-t.C:
 		}
-		backoff = min(2*backoff, maxBackoff)
 	}
 }
 
@@ -119,4 +114,18 @@ func (s *subscriber) session(ctx context.Context, first bool) (confirmed bool, e
 			s.onMessage(m.Channel, m.Payload)
 		}
 	}
+}
+
+// waitBackoff waits *backoff (false: ctx ended first) and doubles it, up to
+// most.
+func waitBackoff(ctx context.Context, backoff *time.Duration, most time.Duration) bool {
+	t := time.NewTimer(*backoff)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	}
+	*backoff = min(2**backoff, most)
+	return true
 }
