@@ -201,15 +201,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	// Latency: events one at a time, spaced out, every delivery timed.
-	// The samples' room is made first, so that recording them allocates
-	// nothing and the client's garbage collector stays out of the run.
-	f.mu.Lock()
-	for _, c := range f.conns {
-		if c.channel == FanChannel {
-			c.lat = make([]sample, 0, cfg.LatencyEvents)
-		}
-	}
-	f.mu.Unlock()
+	f.roomForSamples(cfg.LatencyEvents)
 	f.recording.Store(true)
 	base := f.delivered.Load()
 	lcpu0, _ := CPU(cfg.PID)
@@ -307,6 +299,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		r.FirstDrop = v
 	}
 	return r, f.healthy()
+}
+
+// roomForSamples makes room for n latency samples on every fan-out
+// subscriber, so that recording them allocates nothing and the client's
+// garbage collector stays out of the latency run.
+func (f *fleet) roomForSamples(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.conns {
+		if c.channel == FanChannel {
+			c.lat = make([]sample, 0, n)
+		}
+	}
 }
 
 // connect opens cfg.Conns sockets, DialConcurrency at a time.
