@@ -122,26 +122,11 @@ func BenchmarkCentrifugoConnectRatio(b *testing.B) {
 	for _, body := range warm {
 		cfOne(b, gh, body)
 	}
-	var tFloor, tCold, tWarm time.Duration
-	const batch = 100
-	b.ResetTimer()
-	for start := 0; start < b.N; start += batch {
-		end := min(start+batch, b.N)
-		t0 := time.Now()
-		for i := start; i < end; i++ {
-			cfOne(b, floor, cold[i%len(cold)])
-		}
-		t1 := time.Now()
-		for i := start; i < end; i++ {
-			cfOne(b, gh, cold[i%len(cold)])
-		}
-		t2 := time.Now()
-		for i := start; i < end; i++ {
-			cfOne(b, gh, warm[i%len(warm)])
-		}
-		t3 := time.Now()
-		tFloor, tCold, tWarm = tFloor+t1.Sub(t0), tCold+t2.Sub(t1), tWarm+t3.Sub(t2)
-	}
+	took := interleave(b,
+		func(i int) { cfOne(b, floor, cold[i%len(cold)]) },
+		func(i int) { cfOne(b, gh, cold[i%len(cold)]) },
+		func(i int) { cfOne(b, gh, warm[i%len(warm)]) })
+	tFloor, tCold, tWarm := took[0], took[1], took[2]
 	b.ReportMetric(100*tFloor.Seconds()/tCold.Seconds(), "pct-of-floor")
 	b.ReportMetric(100*tFloor.Seconds()/tWarm.Seconds(), "warm-pct-of-floor")
 	b.ReportMetric(float64(b.N)/tFloor.Seconds(), "floor-req/s")

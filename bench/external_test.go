@@ -98,32 +98,19 @@ func BenchmarkExternalTokenRatio(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			var tFloor, tCold, tWarm time.Duration
-			const batch = 100
-			b.ResetTimer()
-			for start := 0; start < b.N; start += batch {
-				end := min(start+batch, b.N)
-				t0 := time.Now()
-				for i := start; i < end; i++ {
-					if _, err := floorParser.Parse(cold[i%len(cold)], keyFn); err != nil {
+			app := func(tokens []string) func(int) {
+				return func(i int) {
+					if _, err := res.AppToken(ctx, "bench", authn.AuthKey, tokens[i%len(tokens)]); err != nil {
 						b.Fatal(err)
 					}
 				}
-				t1 := time.Now()
-				for i := start; i < end; i++ {
-					if _, err := res.AppToken(ctx, "bench", authn.AuthKey, cold[i%len(cold)]); err != nil {
-						b.Fatal(err)
-					}
-				}
-				t2 := time.Now()
-				for i := start; i < end; i++ {
-					if _, err := res.AppToken(ctx, "bench", authn.AuthKey, warm[i%len(warm)]); err != nil {
-						b.Fatal(err)
-					}
-				}
-				t3 := time.Now()
-				tFloor, tCold, tWarm = tFloor+t1.Sub(t0), tCold+t2.Sub(t1), tWarm+t3.Sub(t2)
 			}
+			took := interleave(b, func(i int) {
+				if _, err := floorParser.Parse(cold[i%len(cold)], keyFn); err != nil {
+					b.Fatal(err)
+				}
+			}, app(cold), app(warm))
+			tFloor, tCold, tWarm := took[0], took[1], took[2]
 			if b.N > extPool {
 				b.Logf("b.N %d > %d: cold tokens repeated, cold figures flattered", b.N, extPool)
 			}

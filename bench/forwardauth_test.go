@@ -83,22 +83,8 @@ func BenchmarkForwardAuthVerifyRatio(b *testing.B) {
 			b.Fatalf("%d %v", rec.Code, rec.Header())
 		}
 	}
-	var tFloor, tGH time.Duration
-	const batch = 100
-	b.ResetTimer()
-	for start := 0; start < b.N; start += batch {
-		end := min(start+batch, b.N)
-		t0 := time.Now()
-		for i := start; i < end; i++ {
-			one(floor)
-		}
-		t1 := time.Now()
-		for i := start; i < end; i++ {
-			one(gh)
-		}
-		t2 := time.Now()
-		tFloor, tGH = tFloor+t1.Sub(t0), tGH+t2.Sub(t1)
-	}
+	took := interleave(b, func(int) { one(floor) }, func(int) { one(gh) })
+	tFloor, tGH := took[0], took[1]
 	b.ReportMetric(100*tFloor.Seconds()/tGH.Seconds(), "pct-of-floor")
 	b.ReportMetric(float64(b.N)/tFloor.Seconds(), "floor-req/s")
 	b.ReportMetric(float64(b.N)/tGH.Seconds(), "verify-req/s")

@@ -101,31 +101,12 @@ func BenchmarkRabbitMQRatio(b *testing.B) {
 	}
 	rmqOne(b, gh, "user", users[0])
 
-	var tFloorUser, tUser, tFloorTopic, tTopic time.Duration
-	const batch = 100
-	b.ResetTimer()
-	for start := 0; start < b.N; start += batch {
-		end := min(start+batch, b.N)
-		t0 := time.Now()
-		for i := start; i < end; i++ {
-			rmqOne(b, floor, "user", users[i%len(users)])
-		}
-		t1 := time.Now()
-		for i := start; i < end; i++ {
-			rmqOne(b, gh, "user", users[i%len(users)])
-		}
-		t2 := time.Now()
-		for i := start; i < end; i++ {
-			rmqOne(b, floor, "topic", topic)
-		}
-		t3 := time.Now()
-		for i := start; i < end; i++ {
-			rmqOne(b, gh, "topic", topic)
-		}
-		t4 := time.Now()
-		tFloorUser, tUser = tFloorUser+t1.Sub(t0), tUser+t2.Sub(t1)
-		tFloorTopic, tTopic = tFloorTopic+t3.Sub(t2), tTopic+t4.Sub(t3)
-	}
+	took := interleave(b,
+		func(i int) { rmqOne(b, floor, "user", users[i%len(users)]) },
+		func(i int) { rmqOne(b, gh, "user", users[i%len(users)]) },
+		func(int) { rmqOne(b, floor, "topic", topic) },
+		func(int) { rmqOne(b, gh, "topic", topic) })
+	tFloorUser, tUser, tFloorTopic, tTopic := took[0], took[1], took[2], took[3]
 	b.ReportMetric(100*tFloorUser.Seconds()/tUser.Seconds(), "pct-of-floor")
 	b.ReportMetric(100*tFloorTopic.Seconds()/tTopic.Seconds(), "topic-pct-of-floor")
 	b.ReportMetric(float64(b.N)/tUser.Seconds(), "user-req/s")

@@ -200,21 +200,8 @@ func BenchmarkAnonymousRatio(b *testing.B) {
 	for _, alg := range []string{keys.ES256, keys.EdDSA} {
 		b.Run(alg, func(b *testing.B) {
 			router, floor := anonymousRig(b, alg)
-			var tFloor, tGH time.Duration
-			const batch = 100
-			b.ResetTimer()
-			for start := 0; start < b.N; start += batch {
-				end := min(start+batch, b.N)
-				t0 := time.Now()
-				for i := start; i < end; i++ {
-					anonymousOne(b, floor)
-				}
-				t1 := time.Now()
-				for i := start; i < end; i++ {
-					anonymousOne(b, router)
-				}
-				tFloor, tGH = tFloor+t1.Sub(t0), tGH+time.Since(t1)
-			}
+			took := interleave(b, func(int) { anonymousOne(b, floor) }, func(int) { anonymousOne(b, router) })
+			tFloor, tGH := took[0], took[1]
 			b.ReportMetric(100*tFloor.Seconds()/tGH.Seconds(), "pct-of-floor")
 			b.ReportMetric(float64(b.N)/tFloor.Seconds(), "floor-req/s")
 			b.ReportMetric(float64(b.N)/tGH.Seconds(), "gatehouse-req/s")

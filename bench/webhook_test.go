@@ -229,26 +229,11 @@ func BenchmarkDeepstreamWebhookRatio(b *testing.B) {
 	for _, body := range warm { // warm the cache
 		whOne(b, gh, body)
 	}
-	var tFloor, tCold, tWarm time.Duration
-	const batch = 100
-	b.ResetTimer()
-	for start := 0; start < b.N; start += batch {
-		end := min(start+batch, b.N)
-		t0 := time.Now()
-		for i := start; i < end; i++ {
-			whOne(b, floor, cold[i%len(cold)])
-		}
-		t1 := time.Now()
-		for i := start; i < end; i++ {
-			whOne(b, gh, cold[i%len(cold)])
-		}
-		t2 := time.Now()
-		for i := start; i < end; i++ {
-			whOne(b, gh, warm[i%len(warm)])
-		}
-		t3 := time.Now()
-		tFloor, tCold, tWarm = tFloor+t1.Sub(t0), tCold+t2.Sub(t1), tWarm+t3.Sub(t2)
-	}
+	took := interleave(b,
+		func(i int) { whOne(b, floor, cold[i%len(cold)]) },
+		func(i int) { whOne(b, gh, cold[i%len(cold)]) },
+		func(i int) { whOne(b, gh, warm[i%len(warm)]) })
+	tFloor, tCold, tWarm := took[0], took[1], took[2]
 	if b.N > whColdPool {
 		b.Logf("b.N %d > %d: cold tokens repeated, cold figures flattered", b.N, whColdPool)
 	}
