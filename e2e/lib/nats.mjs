@@ -12,8 +12,9 @@ const e2eDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
 /**
  * startNats runs nats-server with e2e/configs/nats-server.conf, its
- * placeholders filled from vars, and waits until it accepts connections.
- * Resolves with {url, wsUrl, port, stop(), restart()}.
+ * placeholders filled from vars, and waits until both its client and
+ * websocket listeners accept connections. Resolves with {url, wsUrl, port,
+ * output(), stop()}.
  */
 export async function startNats({ t, vars }) {
   const port = await freePort();
@@ -27,11 +28,15 @@ export async function startNats({ t, vars }) {
   let proc;
   const start = async () => {
     proc = spawnTracked(natsServerBin(), ['-c', file], { name: 'nats-server' });
-    await poll(() => new Promise((resolve, reject) => {
-      if (!proc.running()) { reject(new Error(`nats-server exited: ${proc.output()}`)); return; }
-      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+    const accepting = (p) => new Promise((resolve) => {
+      const s = net.connect(p, '127.0.0.1', () => { s.end(); resolve(true); });
       s.on('error', () => resolve(false));
-    }), { timeout: 10000, what: 'nats-server listening' });
+    });
+    // Both listeners: the client port being up says nothing of the websocket one.
+    await poll(async () => {
+      if (!proc.running()) throw new Error(`nats-server exited: ${proc.output()}`);
+      return await accepting(port) && await accepting(wsPort);
+    }, { timeout: 10000, what: 'nats-server listening (client and websocket ports)' });
   };
   await start();
   const handle = {

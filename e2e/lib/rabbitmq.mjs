@@ -16,7 +16,9 @@ const bin = process.env.RABBITMQ_SERVER_BIN || '/usr/lib/rabbitmq/bin/rabbitmq-s
 /**
  * startRabbitMQ runs RabbitMQ with e2e/configs/rabbitmq.conf (placeholders
  * from vars and the ports it picks), the plugins the tests need, and waits
- * until the MQTT listener accepts connections (about 10 s). Resolves with
+ * until every listener accepts connections (about 10 s; each plugin opens
+ * its own, in no fixed order, so one being up says nothing of the others).
+ * Resolves with
  * {ports: {amqp, mqtt, webMqtt, stomp, webStomp, management}, stop()}.
  * ports.management may be given (Gatehouse must know it first). authUrls
  * sends some checks elsewhere than GATEHOUSE: {user: 'http://…', vhost: …}
@@ -65,11 +67,19 @@ export async function startRabbitMQ({ t, vars = {}, managementPort, authUrls = {
     removeTempDir(dir);
   };
   if (t) t.after(stop);
-  await poll(() => new Promise((resolve, reject) => {
-    if (!proc.running()) { reject(new Error(`rabbitmq-server exited:\n${proc.output()}`)); return; }
-    const s = net.connect(ports.mqtt, '127.0.0.1', () => { s.end(); resolve(true); });
+  const listeners = ['amqp', 'mqtt', 'webMqtt', 'stomp', 'webStomp', 'management'];
+  const accepting = (port) => new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
     s.on('error', () => resolve(false));
-  }), { timeout: 60000, interval: 200, what: 'rabbitmq MQTT listener' });
+  });
+  const waiting = new Set(listeners);
+  await poll(async () => {
+    if (!proc.running()) throw new Error(`rabbitmq-server exited:\n${proc.output()}`);
+    for (const name of [...waiting]) if (await accepting(ports[name])) waiting.delete(name);
+    return waiting.size === 0;
+  }, { timeout: 60000, interval: 200, what: 'rabbitmq listeners' }).catch((err) => {
+    throw new Error(`${err.message} (not listening: ${[...waiting].join(', ')})`);
+  });
   return { ports, stop, output: () => proc.output() };
 }
 

@@ -111,7 +111,13 @@ test('rabbitmq: STOMP over WebSocket, one allowed and one denied destination', a
     connectHeaders: { login: gus.sub, passcode: gus.token },
     reconnectDelay: 0,
   });
-  const connected = new Promise((resolve, reject) => { client.onConnect = resolve; client.onStompError = (f) => reject(new Error(f.headers.message)); });
+  // With reconnectDelay 0 a socket that closes before CONNECTED is final:
+  // say so instead of waiting out the timeout.
+  const connected = new Promise((resolve, reject) => {
+    client.onConnect = resolve;
+    client.onStompError = (f) => reject(new Error(f.headers.message));
+    client.onWebSocketClose = (e) => reject(new Error(`Web STOMP socket closed before CONNECTED (code ${e.code})`));
+  });
   client.activate();
   t.after(() => client.deactivate());
   await withTimeout(connected, 10000, 'stomp connect');
