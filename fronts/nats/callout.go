@@ -93,9 +93,10 @@ type Callout struct {
 	dropOnce sync.Map // pattern -> struct{}: unmappable grants are logged once
 }
 
-// Start checks cfg, connects to NATS (retrying in the background when it
-// is not up yet) and subscribes to the authorization requests.
-func Start(cfg Config, res *authn.Resolver, m Metrics, log *slog.Logger) (*Callout, error) {
+// New checks cfg and builds the service without connecting it: Answer
+// then answers requests handed to it. Start is New followed by the
+// connections.
+func New(cfg Config, res *authn.Resolver, m Metrics, log *slog.Logger) (*Callout, error) {
 	if res == nil || m == nil || log == nil {
 		return nil, errors.New("nats: callout needs a resolver, metrics and a logger")
 	}
@@ -127,6 +128,17 @@ func Start(cfg Config, res *authn.Resolver, m Metrics, log *slog.Logger) (*Callo
 	if cfg.SystemUser != "" && cfg.Revocations == nil {
 		return nil, errors.New("nats: a system user needs the revocation list")
 	}
+	return c, nil
+}
+
+// Start checks cfg, connects to NATS (retrying in the background when it
+// is not up yet) and subscribes to the authorization requests.
+func Start(cfg Config, res *authn.Resolver, m Metrics, log *slog.Logger) (*Callout, error) {
+	c, err := New(cfg, res, m, log)
+	if err != nil {
+		return nil, err
+	}
+	cfg = c.cfg
 	nc, err := connect(cfg.URL, cfg.User, cfg.Password, "gatehouse auth callout", log)
 	if err != nil {
 		return nil, err
@@ -181,6 +193,9 @@ func connect(url, user, password, name string, log *slog.Logger) (*natsgo.Conn, 
 // Ready is nil while the service (and its system connection, if any) is
 // connected to NATS.
 func (c *Callout) Ready(context.Context) error {
+	if c.nc == nil {
+		return errors.New("nats: not started")
+	}
 	if !c.nc.IsConnected() {
 		return fmt.Errorf("nats: not connected (%s)", c.nc.Status())
 	}
@@ -197,6 +212,9 @@ func (c *Callout) Close() error {
 		close(c.done)
 		c.sys.Close()
 	}
+	if c.nc == nil {
+		return nil
+	}
 	if c.nc.IsConnected() {
 		return c.nc.Drain()
 	}
@@ -204,31 +222,50 @@ func (c *Callout) Close() error {
 	return nil
 }
 
-// handle answers one authorization request. Every failure to understand
-// the request is a refusal, never an authorization.
+// handle answers one authorization request from NATS.
 func (c *Callout) handle(msg *natsgo.Msg) {
-	data := msg.Data
-	var serverXKey string
+	body, req := c.answer(msg.Data, msg.Header.Get(xkeyHeader))
+	if body == nil {
+		return
+	}
+	if err := msg.Respond(body); err != nil {
+		c.log.Warn("nats callout: respond", "err", err)
+		c.untrack(req)
+	}
+}
+
+// Answer returns the response to one authorization request: data as it
+// arrives on Subject and serverXKey, the value of its Nats-Server-Xkey
+// header ("" when unencrypted). It is nil when the request is ignored (it
+// does not decrypt or decode: NATS then refuses the client at its
+// timeout). A refusal is a response too, with its error set.
+func (c *Callout) Answer(data []byte, serverXKey string) []byte {
+	body, _ := c.answer(data, serverXKey)
+	return body
+}
+
+// answer is Answer, also returning the decoded request. Every failure to
+// understand the request is a refusal, never an authorization.
+func (c *Callout) answer(data []byte, serverXKey string) ([]byte, *jwt.AuthorizationRequestClaims) {
 	if c.xkey != nil {
-		serverXKey = msg.Header.Get(xkeyHeader)
 		if serverXKey == "" {
 			c.log.Warn("nats callout: unencrypted request while an xkey is configured; ignored")
-			return
+			return nil, nil
 		}
 		var err error
 		if data, err = c.xkey.Open(data, serverXKey); err != nil {
 			c.log.Warn("nats callout: request does not decrypt", "err", err)
-			return
+			return nil, nil
 		}
 	}
 	req, err := jwt.DecodeAuthorizationRequestClaims(string(data))
 	if err != nil {
 		c.log.Warn("nats callout: undecodable request", "err", err)
-		return
+		return nil, nil
 	}
 	if c.xkey != nil && req.Server.XKey != serverXKey {
 		c.log.Warn("nats callout: the request's xkey header does not match its signed server xkey")
-		return
+		return nil, nil
 	}
 	ujwt, grant, err := c.authorize(req)
 	if err == nil {
@@ -248,20 +285,17 @@ func (c *Callout) handle(msg *natsgo.Msg) {
 	if err != nil {
 		c.log.Error("nats callout: encode response", "err", err)
 		c.untrack(req)
-		return
+		return nil, nil
 	}
 	body := []byte(out)
 	if c.xkey != nil {
 		if body, err = c.xkey.Seal(body, serverXKey); err != nil {
 			c.log.Error("nats callout: encrypt response", "err", err)
 			c.untrack(req)
-			return
+			return nil, nil
 		}
 	}
-	if err := msg.Respond(body); err != nil {
-		c.log.Warn("nats callout: respond", "err", err)
-		c.untrack(req)
-	}
+	return body, req
 }
 
 var errNoCredential = errors.New("nats: no credential in the connect options")
