@@ -109,7 +109,7 @@ func New(cfg Config, res *authn.Resolver, m Metrics, log *slog.Logger) (*Callout
 	if cfg.AnonymousTTL <= 0 {
 		cfg.AnonymousTTL = cfg.MaxTTL
 	}
-	issuer, err := nkeys.FromSeed(cfg.IssuerSeed)
+	issuer, err := newSigner(cfg.IssuerSeed)
 	if err != nil {
 		return nil, fmt.Errorf("nats: issuer_seed: %w", err)
 	}
