@@ -1,15 +1,10 @@
 package bench
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
-	"time"
-
-	"github.com/gorilla/securecookie"
 
 	"gatehouse/authn"
 	"gatehouse/fronts/forwardauth"
@@ -17,7 +12,6 @@ import (
 	"gatehouse/keys"
 	"gatehouse/oidc"
 	"gatehouse/policy"
-	"gatehouse/revocation"
 )
 
 // BenchmarkForwardAuthVerifyRatio measures GET /auth/verify answering from
@@ -28,24 +22,7 @@ import (
 //
 //	go test ./bench -run '^$' -bench ForwardAuthVerifyRatio -cpu 1 -benchtime 20000x -count 3
 func BenchmarkForwardAuthVerifyRatio(b *testing.B) {
-	hash, block := []byte(strings.Repeat("h", 32)), []byte(strings.Repeat("b", 32))
-	sessions, err := oidc.NewSessions(oidc.SessionConfig{CookieName: "gatehouse", HashKeys: [][]byte{hash}, BlockKeys: [][]byte{block},
-		MaxAge: 24 * time.Hour, IdleTimeout: 24 * time.Hour}, false, revocation.NewMemory(nil), nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	now := time.Now().Unix()
-	sess := &oidc.Session{ID: "sid-1", Subject: "auth0|42", Provider: "auth0", Created: now, Expires: now + 86400, Seen: now}
-	sess.Name, sess.Email, sess.Roles, sess.Groups = "Ada", "ada@example.com", []string{"member"}, []string{"eng"}
-	ck, err := sessions.Cookie(context.Background(), sess)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cookie := ck.Name + "=" + ck.Value
-
-	floorCodec := securecookie.New(hash, block)
-	floorCodec.SetSerializer(securecookie.JSONEncoder{})
-	floorCodec.MaxLength(8192)
+	sessions, cookie, floorCodec := benchSession(b)
 	floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie("gatehouse")
 		var s oidc.Session

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -25,7 +24,6 @@ import (
 	"gatehouse/keys"
 	"gatehouse/oidc"
 	"gatehouse/policy"
-	"gatehouse/revocation"
 )
 
 const (
@@ -86,20 +84,7 @@ func paOne(b *testing.B, h http.Handler, header, value string) {
 //
 //	go test ./bench -run '^$' -bench PusherAuthRatio -cpu 1 -benchtime 6000x -count 5
 func BenchmarkPusherAuthRatio(b *testing.B) {
-	hash, block := []byte(strings.Repeat("h", 32)), []byte(strings.Repeat("b", 32))
-	sessions, err := oidc.NewSessions(oidc.SessionConfig{CookieName: "gatehouse", HashKeys: [][]byte{hash}, BlockKeys: [][]byte{block},
-		MaxAge: 24 * time.Hour, IdleTimeout: 24 * time.Hour}, false, revocation.NewMemory(nil), nil, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	now := time.Now().Unix()
-	sess := &oidc.Session{ID: "sid-1", Subject: "auth0|42", Provider: "auth0", Created: now, Expires: now + 86400, Seen: now}
-	sess.Name, sess.Roles = "Ada", []string{"member"}
-	ck, err := sessions.Cookie(context.Background(), sess)
-	if err != nil {
-		b.Fatal(err)
-	}
-	cookie := ck.Name + "=" + ck.Value
+	sessions, cookie, codec := benchSession(b)
 
 	iss := benchIssuer(b, keys.ES256)
 	bearers := make([]string, min(b.N, whColdPool))
@@ -111,9 +96,6 @@ func BenchmarkPusherAuthRatio(b *testing.B) {
 		bearers[i] = "Bearer " + tok.Value
 	}
 
-	codec := securecookie.New(hash, block)
-	codec.SetSerializer(securecookie.JSONEncoder{})
-	codec.MaxLength(8192)
 	floor := paFloor(codec, iss.Keys().Active().VerificationKey().(*ecdsa.PublicKey))
 
 	pol, err := policy.New(policy.Config{Rules: []policy.Rule{{When: policy.Condition{Role: []string{"member"}}, Subscribe: []string{"private-*"}}}})
