@@ -165,7 +165,7 @@ export async function startGatehouse({
       return r;
     },
   };
-  if (t) t.after(() => handle.stop());
+  if (t) t.after(async () => { await disconnectPusherClients(); await handle.stop(); });
   return handle;
 }
 
@@ -182,4 +182,17 @@ export async function runGatehouse(args, { timeout = 20000 } = {}) {
     if (typeof err.code !== 'number') throw err;
     return { code: err.code, stdout: err.stdout, stderr: err.stderr };
   }
+}
+
+/**
+ * disconnectPusherClients disconnects every pusher-js client still open
+ * before a test's Gatehouse stops. A test's after hooks run in the order
+ * they were added, so the server (started first) would stop before the
+ * test's own client teardown: it tells each socket 4200 "reconnect", and a
+ * pusher-js client told that just after its disconnect() starts connecting
+ * again and keeps retrying, holding the test file open until its timeout.
+ */
+async function disconnectPusherClients() {
+  const { default: Pusher } = await import('pusher-js');
+  for (const p of [...(Pusher.instances ?? [])]) p.disconnect();
 }
