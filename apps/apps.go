@@ -120,9 +120,9 @@ func (s *Set) ByID(id string) *App { return s.byID[id] }
 func (s *Set) ByKey(key string) *App { return s.byKey[key] }
 
 // HistoryRule keeps the last Limit events (none older than TTL when set)
-// of the channels Channels (a policy glob) matches.
+// of the channels any of Channels (policy globs) matches.
 type HistoryRule struct {
-	Channels string
+	Channels []string
 	Limit    int
 	TTL      time.Duration
 }

@@ -25,20 +25,39 @@ func (cfg *Config) validateInbound(c *checker) {
 	}
 }
 
-// validateHistory checks apps[].history.
+// validateHistory checks realtime.history and apps[].history.
 func (cfg *Config) validateHistory(c *checker) {
+	checkHistory(c, "realtime.history", cfg.Realtime.History)
 	for i, a := range cfg.Apps {
-		for j, h := range a.History {
-			key := fmt.Sprintf("apps[%d].history[%d]", i, j)
-			if h.Channels == "" || strings.ContainsAny(h.Channels, " \t{}") {
-				c.add(key+".channels", "%q is not a channel pattern", h.Channels)
+		checkHistory(c, fmt.Sprintf("apps[%d].history", i), a.History)
+	}
+}
+
+func checkHistory(c *checker, prefix string, rules []HistoryRule) {
+	for j, h := range rules {
+		key := fmt.Sprintf("%s[%d]", prefix, j)
+		if len(h.Channels) == 0 {
+			c.add(key+".channels", "at least one channel pattern is required")
+		}
+		for k, ch := range h.Channels {
+			if ch == "" || strings.ContainsAny(ch, " \t{}") {
+				c.add(fmt.Sprintf("%s.channels[%d]", key, k), "%q is not a channel pattern", ch)
 			}
-			if h.Limit < 1 || h.Limit > 1000 {
-				c.add(key+".limit", "%d is outside [1, 1000]", h.Limit)
+		}
+		switch {
+		case h.Last != 0 && h.Limit != 0 && h.Last != h.Limit:
+			c.add(key+".last", "and limit say different counts (%d, %d): give one", h.Last, h.Limit)
+		case h.Last == 0 && h.Limit == 0:
+			c.add(key+".last", "is required (how many events to keep, 1 to 1000)")
+		case h.Kept() < 1 || h.Kept() > 1000:
+			name := ".last"
+			if h.Last == 0 {
+				name = ".limit"
 			}
-			if h.TTL < 0 {
-				c.add(key+".ttl", "must not be negative")
-			}
+			c.add(key+name, "%d is outside [1, 1000]", h.Kept())
+		}
+		if h.TTL < 0 {
+			c.add(key+".ttl", "must not be negative")
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -81,7 +82,21 @@ func ParseWith(data []byte, mode Mode, lookup func(string) (string, bool), adjus
 	if err := c.Validate(mode); err != nil {
 		return nil, err
 	}
+	c.inheritHistory()
 	return &c, nil
+}
+
+// inheritHistory gives realtime.history's rules to every app that writes
+// no history of its own; an app that writes one keeps exactly it.
+func (cfg *Config) inheritHistory() {
+	if len(cfg.Realtime.History) == 0 {
+		return
+	}
+	for i := range cfg.Apps {
+		if !cfg.written.has(fmt.Sprintf("apps[%d].history", i)) {
+			cfg.Apps[i].History = slices.Clone(cfg.Realtime.History)
+		}
+	}
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)

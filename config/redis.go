@@ -22,8 +22,11 @@ func (cfg *Config) validateRedis(c *checker) {
 		c.add("realtime.redis", "give one of url, sentinel and cluster")
 	case r.Sentinel != nil:
 		s := r.Sentinel
-		if s.MasterName == "" {
-			c.add("realtime.redis.sentinel.master_name", "is required")
+		switch {
+		case s.Master != "" && s.MasterName != "" && s.Master != s.MasterName:
+			c.add("realtime.redis.sentinel.master", "and master_name name different primaries (%q, %q): give one", s.Master, s.MasterName)
+		case s.Primary() == "":
+			c.add("realtime.redis.sentinel.master", "is required (the primary's name in the sentinels' configuration)")
 		}
 		if len(s.Addrs) == 0 {
 			c.add("realtime.redis.sentinel.addrs", "at least one sentinel host:port is required")

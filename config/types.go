@@ -163,16 +163,30 @@ type App struct {
 	// InboundTopic turns on the topic clients' send() (the 21no.de
 	// enableWebSocketInboundTopic): off unless enabled.
 	InboundTopic *InboundTopic `yaml:"inbound_topic"`
-	// History lists the channels that keep their recent events.
+	// History lists the channels that keep their recent events. An app
+	// that does not write it has realtime.history's rules; one that does
+	// has exactly its own (history: [] keeps nothing).
 	History []HistoryRule `yaml:"history"`
 }
 
-// HistoryRule keeps the last Limit events (and none older than TTL) of
-// the channels Channels matches (a policy glob).
+// HistoryRule keeps the last Last events (and none older than TTL) of
+// the channels any of Channels (policy globs) matches.
 type HistoryRule struct {
-	Channels string        `yaml:"channels"`
-	Limit    int           `yaml:"limit"`
-	TTL      time.Duration `yaml:"ttl"`
+	Channels StringList `yaml:"channels"`
+	// Last is how many events are kept, 1 to 1000.
+	Last int `yaml:"last"`
+	// Limit is Last under the name earlier builds used; give one.
+	Limit int           `yaml:"limit"`
+	TTL   time.Duration `yaml:"ttl"`
+}
+
+// Kept is how many events the rule keeps: Last, or Limit when only it is
+// given.
+func (h HistoryRule) Kept() int {
+	if h.Last != 0 {
+		return h.Last
+	}
+	return h.Limit
 }
 
 // InboundTopic configures an app's inbound topic.
@@ -215,6 +229,9 @@ type Realtime struct {
 	Backplane string `yaml:"backplane"`
 	Redis     Redis  `yaml:"redis"`
 	Limits    Limits `yaml:"limits"`
+	// History lists the channels that keep their recent events, for every
+	// hosted app that writes no apps[].history of its own.
+	History []HistoryRule `yaml:"history"`
 }
 
 // Redis locates the Redis backplane.
@@ -239,6 +256,10 @@ type Redis struct {
 
 // RedisSentinel names a primary watched by Redis Sentinel.
 type RedisSentinel struct {
+	// Master is the primary's name in the sentinels' configuration.
+	Master string `yaml:"master"`
+	// MasterName is the same under the name go-redis and earlier builds
+	// use; give one of the two.
 	MasterName       string   `yaml:"master_name"`
 	Addrs            []string `yaml:"addrs"`
 	Username         string   `yaml:"username"`
@@ -247,6 +268,14 @@ type RedisSentinel struct {
 	SentinelPassword string   `yaml:"sentinel_password" redact:"true"`
 	DB               int      `yaml:"db"`
 	TLS              bool     `yaml:"tls"`
+}
+
+// Primary is the primary's name, from master or master_name.
+func (s *RedisSentinel) Primary() string {
+	if s.Master != "" {
+		return s.Master
+	}
+	return s.MasterName
 }
 
 // RedisCluster names nodes of a Redis Cluster; the client learns the

@@ -11,11 +11,12 @@ import (
 type HistoryEvent struct {
 	// ID orders the events of a channel (Unix nanoseconds as a decimal
 	// string); ?before= takes one.
-	ID   string `json:"id"`
-	Name string `json:"name"`
+	ID string `json:"id"`
+	// Name is the event's name.
+	Name string `json:"event"`
 	Data string `json:"data"`
 	// At is when it was published (Unix milliseconds).
-	At int64 `json:"at"`
+	At int64 `json:"published_at"`
 	// UserID is the sender of a client event on a presence channel.
 	UserID string `json:"user_id,omitempty"`
 }

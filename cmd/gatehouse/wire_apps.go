@@ -28,7 +28,7 @@ func wireApps(e env, p *parts) (set *apps.Set, devApp *apps.App, err error) {
 		}
 		// The demo chat shows its last 50 messages to whoever joins.
 		list = []config.App{{ID: devAppID, Key: creds.Key, Secret: creds.Secret, ClientEvents: true,
-			History: []config.HistoryRule{{Channels: demoChannel, Limit: 50, TTL: time.Hour}}}}
+			History: []config.HistoryRule{{Channels: config.StringList{demoChannel}, Last: 50, TTL: time.Hour}}}}
 		p.banner = append(p.banner, fmt.Sprintf("app dev     key=%s secret=%s", creds.Key, creds.Secret))
 	}
 	if set, err = newApps(list); err != nil {
@@ -59,7 +59,7 @@ func newApps(list []config.App) (*apps.Set, error) {
 			a.Webhooks = append(a.Webhooks, apps.Webhook{URL: w.URL, Events: w.Events})
 		}
 		for _, h := range c.History {
-			a.History = append(a.History, apps.HistoryRule{Channels: h.Channels, Limit: h.Limit, TTL: h.TTL})
+			a.History = append(a.History, apps.HistoryRule{Channels: h.Channels, Limit: h.Kept(), TTL: h.TTL})
 		}
 		if in := c.InboundTopic; in != nil && in.Enabled {
 			a.InboundTopic = in.Topic

@@ -152,7 +152,8 @@ func publicSubscribe(pol *policy.Engine) func(string) bool {
 }
 
 // historyRules answers, for a channel of an app, the first of the app's
-// apps[].history rules whose pattern matches it.
+// history rules (apps[].history, or realtime.history) with a pattern that
+// matches it.
 func historyRules(set *apps.Set) func(app, channel string) (realtime.HistoryRule, bool) {
 	return func(app, channel string) (realtime.HistoryRule, bool) {
 		a := set.ByID(app)
@@ -160,8 +161,10 @@ func historyRules(set *apps.Set) func(app, channel string) (realtime.HistoryRule
 			return realtime.HistoryRule{}, false
 		}
 		for _, r := range a.History {
-			if policy.Match(r.Channels, channel) {
-				return realtime.HistoryRule{Limit: r.Limit, TTL: r.TTL}, true
+			for _, pattern := range r.Channels {
+				if policy.Match(pattern, channel) {
+					return realtime.HistoryRule{Limit: r.Limit, TTL: r.TTL}, true
+				}
 			}
 		}
 		return realtime.HistoryRule{}, false

@@ -26,7 +26,7 @@ func redisConfig(cfg config.Redis) redis.Config {
 	rc := redis.Config{URL: cfg.URL, Shards: cfg.Shards, StreamLength: cfg.StreamLength,
 		WaitReplicas: cfg.WaitReplicas, WaitTimeout: cfg.WaitTimeout}
 	if s := cfg.Sentinel; s != nil {
-		rc.Sentinel = &redis.Sentinel{MasterName: s.MasterName, Addrs: s.Addrs, Username: s.Username, Password: s.Password,
+		rc.Sentinel = &redis.Sentinel{MasterName: s.Primary(), Addrs: s.Addrs, Username: s.Username, Password: s.Password,
 			SentinelUsername: s.SentinelUsername, SentinelPassword: s.SentinelPassword, DB: s.DB, TLS: s.TLS}
 	}
 	if c := cfg.Cluster; c != nil {

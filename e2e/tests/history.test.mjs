@@ -1,6 +1,7 @@
-// Channel history (apps[].history) through the signed HTTP API with the
-// `pusher` SDK, on the in-memory backplane and on two nodes sharing a real
-// redis-server, and through the topic protocol's history frame.
+// Channel history through the signed HTTP API with the `pusher` SDK, on
+// the in-memory backplane (the app's own apps[].history) and on two nodes
+// sharing a real redis-server (SPEC's realtime.history, for every app),
+// and through the topic protocol's history frame.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RealtimeClient } from 'realtime-pubsub-client';
@@ -13,10 +14,9 @@ import { mintToken } from '../lib/jwt.mjs';
 import { pusherServer } from '../lib/realtime.mjs';
 import { withTimeout } from '../lib/wait.mjs';
 
-const app = {
-  id: 'hist', key: 'hist-key', secret: 'hist-secret-0123456789',
-  history: [{ channels: 'chat-*', limit: 3, ttl: '10m' }],
-};
+const app = { id: 'hist', key: 'hist-key', secret: 'hist-secret-0123456789' };
+const rules = [{ channels: ['presence-lobby', 'chat-*'], last: 3, ttl: '10m' }];
+const appWithHistory = { ...app, history: rules };
 
 async function history(sdk, channel, params = {}) {
   const res = await sdk.get({ path: `/channels/${channel}/history`, params });
@@ -26,6 +26,7 @@ async function history(sdk, channel, params = {}) {
 
 async function exercise(a, b) {
   const sdk = pusherServer(a, app);
+  const before = Date.now();
   for (let i = 1; i <= 5; i++) {
     assert.equal((await sdk.trigger('chat-room', 'msg', { n: i })).status, 200);
   }
@@ -34,7 +35,13 @@ async function exercise(a, b) {
   const viaB = pusherServer(b, app);
   const evs = await history(viaB, 'chat-room');
   assert.deepEqual(evs.map((e) => JSON.parse(e.data).n), [3, 4, 5]);
-  assert.ok(evs.every((e) => e.name === 'msg' && /^\d+$/.test(e.id)));
+  // SPEC's shape: id, event, data, published_at (Unix ms).
+  for (const e of evs) {
+    assert.deepEqual(Object.keys(e).sort(), ['data', 'event', 'id', 'published_at']);
+    assert.equal(e.event, 'msg');
+    assert.match(e.id, /^\d+$/);
+    assert.ok(e.published_at >= before - 1000 && e.published_at <= Date.now() + 1000, String(e.published_at));
+  }
   // Paging back from the newest.
   const older = await history(viaB, 'chat-room', { before: evs[2].id, limit: 1 });
   assert.deepEqual(older.map((e) => JSON.parse(e.data).n), [4]);
@@ -46,7 +53,7 @@ async function exercise(a, b) {
 }
 
 test('history through the HTTP API on one in-memory node', async (t) => {
-  const gh = await startGatehouse({ t, publicUrl: true, config: { apps: [app] } });
+  const gh = await startGatehouse({ t, publicUrl: true, config: { apps: [appWithHistory] } });
   await exercise(gh, gh);
 });
 
@@ -54,14 +61,14 @@ test('history through the HTTP API across two nodes on Redis', async (t) => {
   const redis = await startRedis({ t });
   const keysDir = makeTempDir('gatehouse-e2e-hist-keys-');
   const port = await freePort();
-  const config = { server: { public_url: `http://127.0.0.1:${port}` }, keys: { dir: keysDir }, apps: [app], realtime: { backplane: 'redis', redis: { url: redis.url } } };
+  const config = { server: { public_url: `http://127.0.0.1:${port}` }, keys: { dir: keysDir }, apps: [app], realtime: { backplane: 'redis', redis: { url: redis.url }, history: rules } };
   const a = await startGatehouse({ t, port, config });
   const b = await startGatehouse({ t, config });
   await exercise(a, b);
 });
 
 test('a topic client asks for history when it joins', async (t) => {
-  const gh = await startGatehouse({ t, publicUrl: true, config: { apps: [app] } });
+  const gh = await startGatehouse({ t, publicUrl: true, config: { apps: [appWithHistory] } });
   const sdk = pusherServer(gh, app);
   for (let i = 1; i <= 4; i++) await sdk.trigger('chat-lobby', 'msg', { n: i });
   const token = await mintToken(gh, ['--sub', 'late', '--perm', 'realtime:subscriber:read:topic:chat-*']);
@@ -88,7 +95,7 @@ test('pusher-js: a client that asks gets gatehouse:history; one that does not se
   const { default: PusherJS } = await import('pusher-js');
   const { pusherJsOptions } = await import('../lib/realtime.mjs');
   const { waitForEvent } = await import('../lib/wait.mjs');
-  const gh = await startGatehouse({ t, publicUrl: true, config: { apps: [app], policy: { anonymous: { subscribe: ['chat-*'] } } } });
+  const gh = await startGatehouse({ t, publicUrl: true, config: { apps: [appWithHistory], policy: { anonymous: { subscribe: ['chat-*'] } } } });
   const sdk = pusherServer(gh, app);
   for (let i = 1; i <= 3; i++) await sdk.trigger('chat-pub', 'msg', { n: i });
 

@@ -16,7 +16,7 @@ test('a Sentinel failover while events flow: every accepted event reaches the co
   const set = await startSentinelSet({ t });
   // The configuration docs/redis.md shows for Sentinel.
   const [a, b] = await twoRedisNodes(t, {
-    sentinel: { master_name: set.masterName, addrs: set.addrs },
+    sentinel: { master: set.masterName, addrs: set.addrs },
     wait_replicas: 1,
     wait_timeout: '500ms',
   }, { app });

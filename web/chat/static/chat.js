@@ -178,7 +178,7 @@ function connect() {
   channel.bind('client-message', (data, meta) => addMessage(data ?? {}, meta.user_id, false));
   channel.bind('gatehouse:history', (data) => {
     for (const ev of data?.events ?? []) {
-      if (ev.name !== 'client-message') continue;
+      if (ev.event !== 'client-message') continue;
       try { addMessage(JSON.parse(ev.data) ?? {}, ev.user_id, ev.user_id === channel.me?.id); } catch { /* not a chat message */ }
     }
   });
