@@ -2,12 +2,15 @@ package config
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -51,12 +54,13 @@ func Parse(data []byte, mode Mode, lookup func(string) (string, bool)) (*Config,
 // (command-line overrides) before it is validated.
 func ParseWith(data []byte, mode Mode, lookup func(string) (string, bool), adjust func(*Config)) (*Config, error) {
 	var root yaml.Node
+	data, refs := protectRefs(data)
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	c := Default(mode)
 	if root.Kind != 0 { // an empty file keeps the defaults
-		if err := expandNode(&root, lookup); err != nil {
+		if err := expandNode(&root, refs.restore, lookup); err != nil {
 			return nil, err
 		}
 		c.written = collectWritten(&root)
@@ -101,9 +105,53 @@ func (cfg *Config) inheritHistory() {
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 
-// expandNode replaces ${NAME} and ${NAME:-default} in every scalar value. A
+// refTable maps the stand-ins protectRefs put in the text back to the
+// references they replaced.
+type refTable struct {
+	stand *regexp.Regexp
+	refs  []string
+}
+
+// protectRefs replaces every ${NAME} and ${NAME:-default} in data with a
+// stand-in of letters, digits and underscores, before YAML reads it: in a
+// flow collection (`hash_keys: [${KEY}]`, `{key_secret: ${SECRET}}`, as
+// SPEC writes them) the braces of a reference are YAML's own indicators
+// and the file would not parse. The references come back, unexpanded, in
+// the scalars that hold them (restore); expansion is still per scalar
+// value, so a variable's value never becomes YAML structure.
+func protectRefs(data []byte) ([]byte, *refTable) {
+	var nonce [6]byte
+	_, _ = rand.Read(nonce[:])
+	prefix := "GatehouseRef" + hex.EncodeToString(nonce[:]) + "x"
+	t := &refTable{stand: regexp.MustCompile(prefix + `([0-9]+)x`)}
+	out := envRef.ReplaceAllFunc(data, func(ref []byte) []byte {
+		t.refs = append(t.refs, string(ref))
+		return []byte(prefix + strconv.Itoa(len(t.refs)-1) + "x")
+	})
+	return out, t
+}
+
+// restore puts the references back into s.
+func (t *refTable) restore(s string) string {
+	if len(t.refs) == 0 {
+		return s
+	}
+	return t.stand.ReplaceAllStringFunc(s, func(m string) string {
+		i, err := strconv.Atoi(t.stand.FindStringSubmatch(m)[1])
+		if err != nil || i >= len(t.refs) {
+			return m
+		}
+		return t.refs[i]
+	})
+}
+
+// expandNode replaces ${NAME} and ${NAME:-default} in every scalar value
+// (after restore has put back the references protectRefs took out). A
 // reference to an unset variable without a default is an error naming it.
-func expandNode(n *yaml.Node, lookup func(string) (string, bool)) error {
+func expandNode(n *yaml.Node, restore func(string) string, lookup func(string) (string, bool)) error {
+	if n.Kind == yaml.ScalarNode {
+		n.Value = restore(n.Value)
+	}
 	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
 		var missing []string
 		out := envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
@@ -128,7 +176,7 @@ func expandNode(n *yaml.Node, lookup func(string) (string, bool)) error {
 		}
 	}
 	for _, c := range n.Content {
-		if err := expandNode(c, lookup); err != nil {
+		if err := expandNode(c, restore, lookup); err != nil {
 			return err
 		}
 	}

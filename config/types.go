@@ -1,6 +1,11 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
 
 // Config is the whole configuration file.
 type Config struct {
@@ -189,11 +194,36 @@ func (h HistoryRule) Kept() int {
 	return h.Limit
 }
 
-// InboundTopic configures an app's inbound topic.
+// InboundTopic configures an app's inbound topic. In YAML it is a
+// section, or a bool as SPEC writes it (inbound_topic: true is
+// {enabled: true}).
 type InboundTopic struct {
 	Enabled bool `yaml:"enabled"`
 	// Topic is its name ["secure/inbound"].
 	Topic string `yaml:"topic"`
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler: a bool, or the section with
+// only its own keys.
+func (t *InboundTopic) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		var on bool
+		if err := n.Decode(&on); err != nil {
+			return fmt.Errorf("line %d: inbound_topic is true, false or {enabled, topic}", n.Line)
+		}
+		*t = InboundTopic{Enabled: on}
+		return nil
+	}
+	if n.Kind == yaml.MappingNode {
+		// A custom decoder loses the file's unknown-key check: keep it.
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i].Value; k != "enabled" && k != "topic" {
+				return fmt.Errorf("line %d: field %s not found in inbound_topic (enabled, topic)", n.Content[i].Line, k)
+			}
+		}
+	}
+	type plain InboundTopic
+	return n.Decode((*plain)(t))
 }
 
 // Webhook is an app webhook target.
