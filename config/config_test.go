@@ -10,6 +10,20 @@ func env(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
+// refusal is a document Parse (Dev) must refuse, and what the error says.
+type refusal struct{ doc, want string }
+
+// wantRefused checks that Parse refuses each document with its message.
+func wantRefused(t *testing.T, cases []refusal) {
+	t.Helper()
+	for _, tc := range cases {
+		_, err := Parse([]byte(tc.doc), Dev, env(nil))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s:\n got %v\nwant %q", tc.doc, err, tc.want)
+		}
+	}
+}
+
 const minimalServe = `
 server: {public_url: "https://rt.example.com"}
 keys: {dir: /tmp/keys}

@@ -47,7 +47,7 @@ func TestHistoryLimitIsLast(t *testing.T) {
 }
 
 func TestHistoryRefusals(t *testing.T) {
-	for _, tc := range []struct{ doc, want string }{
+	wantRefused(t, []refusal{
 		{"realtime: {history: [{channels: [chat-*]}]}", "realtime.history[0].last: is required"},
 		{"realtime: {history: [{channels: [chat-*], last: 5000}]}", "realtime.history[0].last (line 1): 5000 is outside [1, 1000]"},
 		{"realtime: {history: [{channels: [chat-*], last: 5, limit: 6}]}", "realtime.history[0].last (line 1): and limit say different counts"},
@@ -56,10 +56,5 @@ func TestHistoryRefusals(t *testing.T) {
 		{"realtime: {history: [{channels: chat-*, last: 5, ttl: -1s}]}", "realtime.history[0].ttl (line 1)"},
 		{"apps: [{id: a, key: k, secret: s-0123456789abcdef, history: [{channels: chat-*, limit: 0}]}]", "apps[0].history[0].last: is required"},
 		{"apps: [{id: a, key: k, secret: s-0123456789abcdef, history: [{channels: chat-*, limit: 2000}]}]", "apps[0].history[0].limit (line 1): 2000 is outside"},
-	} {
-		_, err := Parse([]byte(tc.doc), Dev, env(nil))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s:\n got %v\nwant %q", tc.doc, err, tc.want)
-		}
-	}
+	})
 }

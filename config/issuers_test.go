@@ -64,7 +64,7 @@ apps:
 }
 
 func TestIssuerRefusalsNameTheKey(t *testing.T) {
-	for _, tc := range []struct{ doc, want string }{
+	wantRefused(t, []refusal{
 		{"issuers: [{name: a, secret: short, algorithms: [HS256]}]", "issuers[0] (line 1): secret: 5 bytes is too short"},
 		{"issuers: [{name: a, key: {pem: x}, algorithms: [RS256]}]", "issuers[0] (line 1): key: no PEM block"},
 		{"issuers: [{name: a, secret: " + strings.Repeat("s", 32) + ", algorithms: [RS256]}]", "needs a public key, not a secret"},
@@ -74,10 +74,5 @@ func TestIssuerRefusalsNameTheKey(t *testing.T) {
 		{"apps: [{id: a, key: k, secret: 0123456789abcdef0, auth_key: {issuer: nope}}]", "apps[0].auth_key.issuer (line 1): must name one of issuers[].name"},
 		{"apps: [{id: a, key: k, secret: 0123456789abcdef0, auth_key: {source: raw, key: abc, algorithms: [HS256]}}]", "apps[0].auth_key (line 1): secret: 3 bytes is too short"},
 		{"apps: [{id: a, key: k, secret: 0123456789abcdef0, gatehouse_tokens: false}]", "apps[0].gatehouse_tokens (line 1)"},
-	} {
-		_, err := Parse([]byte(tc.doc), Dev, env(nil))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s:\n got %v\nwant %q", tc.doc, err, tc.want)
-		}
-	}
+	})
 }
