@@ -76,7 +76,7 @@ type Callout struct {
 	metrics Metrics
 	log     *slog.Logger
 	issuer  nkeys.KeyPair
-	xkey    nkeys.KeyPair // nil without encryption
+	xkey    *sealer // nil without encryption
 	nc      *natsgo.Conn
 
 	// With a system user: the system account connection, the connections
@@ -118,7 +118,7 @@ func New(cfg Config, res *authn.Resolver, m Metrics, log *slog.Logger) (*Callout
 	}
 	c := &Callout{cfg: cfg, resolve: res, metrics: m, log: log, issuer: issuer}
 	if len(cfg.XKeySeed) > 0 {
-		if c.xkey, err = nkeys.FromCurveSeed(cfg.XKeySeed); err != nil {
+		if c.xkey, err = newSealer(cfg.XKeySeed); err != nil {
 			return nil, fmt.Errorf("nats: xkey_seed: %w", err)
 		}
 	}
