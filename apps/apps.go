@@ -17,6 +17,9 @@ type App struct {
 	// Key is public; Pusher clients connect to /app/{key}.
 	Key string
 	// Secret signs channel authorizations, API requests and webhooks.
+	// Key and Secret are given together or not at all: an app without
+	// them has no Pusher side (no Pusher sockets, Pusher HTTP API, Pusher
+	// auth or webhooks) and serves the JWT-topic protocol only.
 	Secret string
 	// ClientEvents allows client-* events on private and presence channels.
 	ClientEvents bool
@@ -63,7 +66,8 @@ type Set struct {
 }
 
 // New validates the apps and returns them as a Set: every app needs an id,
-// key and secret, ids and keys are unique, an encryption master key is 32
+// and a key and secret together or neither (then no webhooks), ids and
+// keys are unique, an encryption master key is 32
 // bytes, source addresses parse, webhooks are http(s) URLs with known
 // events. No apps is an empty Set.
 func New(list ...App) (*Set, error) {
@@ -71,11 +75,15 @@ func New(list ...App) (*Set, error) {
 	for i := range list {
 		a := list[i] // a copy: the Set owns its apps
 		switch {
-		case a.ID == "" || a.Key == "" || a.Secret == "":
-			return nil, fmt.Errorf("apps[%d]: id, key and secret are required", i)
+		case a.ID == "":
+			return nil, fmt.Errorf("apps[%d]: id is required", i)
+		case (a.Key == "") != (a.Secret == ""):
+			return nil, fmt.Errorf("apps[%d]: key and secret go together (or neither, for an app without Pusher clients)", i)
+		case a.Key == "" && len(a.Webhooks) > 0:
+			return nil, fmt.Errorf("apps[%d]: webhooks are signed with the secret: give key and secret", i)
 		case s.byID[a.ID] != nil:
 			return nil, fmt.Errorf("apps[%d]: duplicate id %q", i, a.ID)
-		case s.byKey[a.Key] != nil:
+		case a.Key != "" && s.byKey[a.Key] != nil:
 			return nil, fmt.Errorf("apps[%d]: duplicate key", i)
 		case len(a.EncryptionMasterKey) != 0 && len(a.EncryptionMasterKey) != 32:
 			return nil, fmt.Errorf("apps[%d]: encryption_master_key must be 32 bytes", i)
@@ -98,7 +106,10 @@ func New(list ...App) (*Set, error) {
 			}
 		}
 		s.list = append(s.list, &a)
-		s.byID[a.ID], s.byKey[a.Key] = &a, &a
+		s.byID[a.ID] = &a
+		if a.Key != "" {
+			s.byKey[a.Key] = &a
+		}
 	}
 	return s, nil
 }
@@ -116,8 +127,11 @@ func (s *Set) All() []*App { return s.list }
 // ByID returns the app with that id, or nil.
 func (s *Set) ByID(id string) *App { return s.byID[id] }
 
-// ByKey returns the app with that key, or nil.
+// ByKey returns the app with that key, or nil (always for "").
 func (s *Set) ByKey(key string) *App { return s.byKey[key] }
+
+// Pusher reports whether the app has Pusher credentials (a key and secret).
+func (a *App) Pusher() bool { return a.Key != "" && a.Secret != "" }
 
 // HistoryRule keeps the last Limit events (none older than TTL when set)
 // of the channels any of Channels (policy globs) matches.

@@ -14,7 +14,11 @@ func TestNewValidatesOnce(t *testing.T) {
 	}{
 		{"none", nil, ""},
 		{"one", []App{ok}, ""},
-		{"no secret", []App{{ID: "a", Key: "k"}}, "apps[0]: id, key and secret are required"},
+		{"no secret", []App{{ID: "a", Key: "k"}}, "apps[0]: key and secret go together"},
+		{"no key", []App{{ID: "a", Secret: "s"}}, "apps[0]: key and secret go together"},
+		{"no id", []App{{Key: "k", Secret: "s"}}, "apps[0]: id is required"},
+		{"topic-only", []App{ok, {ID: "topics"}, {ID: "more-topics"}}, ""},
+		{"topic-only with webhooks", []App{{ID: "a", Webhooks: []Webhook{{URL: "http://x"}}}}, "webhooks are signed with the secret"},
 		{"duplicate id", []App{ok, {ID: "chat", Key: "k2", Secret: "s"}}, `apps[1]: duplicate id "chat"`},
 		{"duplicate key", []App{ok, {ID: "b", Key: "k1", Secret: "s"}}, "apps[1]: duplicate key"},
 		{"short master key", []App{{ID: "a", Key: "k", Secret: "s", EncryptionMasterKey: make([]byte, 16)}}, "encryption_master_key must be 32 bytes"},
@@ -69,5 +73,23 @@ func TestSetLookups(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s client=%v %s: %v", tc.app.ID, tc.client, tc.ip, got)
 		}
+	}
+}
+
+// An app without a key and secret has no Pusher side: no key finds it
+// (the empty key least of all) and it reports no credentials.
+func TestTopicOnlyApp(t *testing.T) {
+	s, err := New(App{ID: "chat", Key: "k1", Secret: "s1"}, App{ID: "topics"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ByKey("") != nil {
+		t.Fatal("the empty key found an app")
+	}
+	if a := s.ByID("topics"); a == nil || a.Pusher() {
+		t.Fatalf("topics: %+v", a)
+	}
+	if !s.ByID("chat").Pusher() {
+		t.Fatal("chat has Pusher credentials")
 	}
 }

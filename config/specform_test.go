@@ -70,3 +70,31 @@ func TestInboundTopicBoolOrSection(t *testing.T) {
 		}
 	}
 }
+
+// SPEC's section 11 app has no Pusher key and secret: an app for the
+// JWT-topic protocol only. Key and secret go together, and webhooks (signed
+// with the secret) need them.
+func TestAppWithoutPusherCredentials(t *testing.T) {
+	doc := minimalServe + `
+issuers:
+  - {name: auth0-api, issuer: https://tenant.eu.auth0.com/, jwks_url: https://tenant.eu.auth0.com/.well-known/jwks.json, algorithms: [RS256], audience: [https://api.example.com]}
+apps:
+  - id: chat
+    auth_key: {issuer: auth0-api}
+    grants: token
+    inbound_topic: true
+`
+	c, err := Parse([]byte(doc), Serve, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.Apps[0]; a.Key != "" || a.Secret != "" || a.AuthKey == nil {
+		t.Fatalf("app %+v", a)
+	}
+	wantRefused(t, []refusal{
+		{"apps: [{id: a, secret: s-0123456789abcdef}]", "apps[0].key: is required with a secret"},
+		{"apps: [{id: a, key: k}]", "apps[0].secret: must be at least 16 characters"},
+		{"apps: [{id: a, webhooks: [{url: 'https://x/hook'}]}]", "apps[0].webhooks (line 1): are signed with the app's secret"},
+		{"apps: [{id: a}, {id: b}, {id: c, key: k, secret: s-0123456789abcdef}, {id: d, key: k, secret: s-0123456789abcdef}]", "apps[3].key (line 1): duplicate"},
+	})
+}

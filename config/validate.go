@@ -302,13 +302,22 @@ func (cfg *Config) validateApps(c *checker) {
 			c.add(key+".id", "duplicate %q", a.ID)
 		}
 		ids[a.ID] = true
-		if a.Key == "" {
-			c.add(key+".key", "is required")
-		} else if keys[a.Key] {
+		// key and secret are the app's Pusher credentials: both, or
+		// neither for an app that serves only the JWT-topic protocol.
+		switch {
+		case a.Key == "" && a.Secret == "":
+			if len(a.Webhooks) > 0 {
+				c.add(key+".webhooks", "are signed with the app's secret: give key and secret")
+			}
+		case a.Key == "":
+			c.add(key+".key", "is required with a secret (or leave out both for an app without Pusher clients)")
+		case keys[a.Key]:
 			c.add(key+".key", "duplicate")
 		}
-		keys[a.Key] = true
-		if len(a.Secret) < 16 {
+		if a.Key != "" {
+			keys[a.Key] = true
+		}
+		if (a.Key != "" || a.Secret != "") && len(a.Secret) < 16 {
 			c.add(key+".secret", "must be at least 16 characters")
 		}
 		if a.EncryptionMasterKey != "" && b64Len(a.EncryptionMasterKey) != 32 {

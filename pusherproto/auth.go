@@ -28,14 +28,16 @@ func UserAuth(key, secret, socketID, userData string) string {
 
 // VerifyChannelAuth reports whether auth is the channel authorization that
 // ChannelAuth would compute for these values. The comparison is constant-time.
+// Nothing verifies under an empty key or secret (anyone could sign it).
 func VerifyChannelAuth(key, secret, socketID, channel, channelData, auth string) bool {
-	return verify(auth, ChannelAuth(key, secret, socketID, channel, channelData))
+	return key != "" && secret != "" && verify(auth, ChannelAuth(key, secret, socketID, channel, channelData))
 }
 
 // VerifyUserAuth reports whether auth is the user authentication that
 // UserAuth would compute for these values. The comparison is constant-time.
+// Nothing verifies under an empty key or secret.
 func VerifyUserAuth(key, secret, socketID, userData, auth string) bool {
-	return verify(auth, UserAuth(key, secret, socketID, userData))
+	return key != "" && secret != "" && verify(auth, UserAuth(key, secret, socketID, userData))
 }
 
 // SharedSecret returns the per-channel key of an end-to-end encrypted channel
@@ -53,9 +55,10 @@ func SharedSecret(channel string, masterKey []byte) string {
 func Sign(secret, msg string) string { return sign(secret, msg) }
 
 // VerifySignature reports whether sig is the hex HMAC-SHA256 of msg keyed with
-// secret. The comparison is constant-time.
+// secret. The comparison is constant-time. Nothing verifies under an empty
+// secret.
 func VerifySignature(secret, msg, sig string) bool {
-	return hmac.Equal([]byte(strings.ToLower(sig)), []byte(sign(secret, msg)))
+	return secret != "" && hmac.Equal([]byte(strings.ToLower(sig)), []byte(sign(secret, msg)))
 }
 
 func sign(secret, msg string) string {

@@ -1,8 +1,10 @@
 package pusherproto
 
 import (
+	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -73,5 +75,28 @@ func TestVerifySignature(t *testing.T) {
 	}
 	if VerifySignature("other", "body", sig) || VerifySignature("s3cret", "body2", sig) {
 		t.Fatal("VerifySignature accepted a bad signature")
+	}
+}
+
+// Under an empty key or secret nothing verifies, however it was signed:
+// an app without Pusher credentials must never accept a signature anyone
+// could compute.
+func TestEmptyCredentialsVerifyNothing(t *testing.T) {
+	for _, kv := range [][2]string{{"", ""}, {"key", ""}, {"", "secret"}} {
+		key, secret := kv[0], kv[1]
+		if VerifyChannelAuth(key, secret, "1.2", "private-x", "", ChannelAuth(key, secret, "1.2", "private-x", "")) {
+			t.Errorf("channel auth verified under key %q secret %q", key, secret)
+		}
+		if VerifyUserAuth(key, secret, "1.2", "{}", UserAuth(key, secret, "1.2", "{}")) {
+			t.Errorf("user auth verified under key %q secret %q", key, secret)
+		}
+	}
+	if VerifySignature("", "body", Sign("", "body")) {
+		t.Error("a signature verified under an empty secret")
+	}
+	now := time.Unix(1700000000, 0)
+	q := SignedQuery("", "", "POST", "/apps/a/events", nil, []byte("{}"), now)
+	if err := VerifyRequest("", "", "POST", "/apps/a/events", q, []byte("{}"), now); !errors.Is(err, ErrNoCredentials) {
+		t.Errorf("request verified under empty credentials: %v", err)
 	}
 }

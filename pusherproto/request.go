@@ -23,6 +23,7 @@ const AuthVersion = "1.0"
 var (
 	ErrMissingParam   = errors.New("pusherproto: missing auth parameter")
 	ErrWrongKey       = errors.New("pusherproto: unknown auth_key")
+	ErrNoCredentials  = errors.New("pusherproto: the app has no Pusher key and secret")
 	ErrBadVersion     = errors.New("pusherproto: unsupported auth_version")
 	ErrStaleTimestamp = errors.New("pusherproto: auth_timestamp outside the allowed window")
 	ErrBodyMD5        = errors.New("pusherproto: body_md5 does not match the body")
@@ -98,8 +99,12 @@ func SignedQuery(key, secret, method, path string, params url.Values, body []byt
 // 1.0, auth_timestamp must be within MaxClockSkew of now, body_md5 must be
 // present and match a non-empty body (and match when given for an empty one),
 // and auth_signature must be the signature of the request. Comparisons of
-// secrets and digests are constant-time.
+// secrets and digests are constant-time. An app without a key or secret
+// (no Pusher credentials) verifies nothing: ErrNoCredentials.
 func VerifyRequest(key, secret, method, path string, query url.Values, body []byte, now time.Time) error {
+	if key == "" || secret == "" {
+		return ErrNoCredentials
+	}
 	for _, p := range []string{"auth_key", "auth_timestamp", "auth_version", "auth_signature"} {
 		if query.Get(p) == "" {
 			return ErrMissingParam

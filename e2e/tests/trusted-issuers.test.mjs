@@ -3,7 +3,8 @@
 // and ES512 PEM keys, an HS256 secret, `permissions`, `issuer`, `subject`,
 // `expiresIn`), opening realtime-pubsub-client sockets through an app's
 // auth_key and publishing through its admin_key on /api/topics/{id}/publish.
-// The app config is the one docs/trusted-issuers.md shows.
+// The app config is the one docs/trusted-issuers.md shows; the seed app,
+// as in SPEC section 11, has no Pusher key and secret.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -29,9 +30,7 @@ function indent(text, n) {
 
 const config = `
 apps:
-  - id: seed
-    key: seed-key
-    secret: seed-secret-0123456789
+  - id: seed                        # no key/secret: JWT-topic clients only (SPEC section 11)
     grants: token                   # the token's permissions decide, as on 21no.de
     auth_key:
       source: raw

@@ -216,6 +216,10 @@ func (p *Auth) prepare(w http.ResponseWriter, r *http.Request, clientIP string, 
 		}
 		return nil, authRequest{}, authn.Caller{}, false
 	}
+	if !app.Pusher() {
+		httpx.WriteError(w, http.StatusBadRequest, httpx.CodeInvalidRequest, "this app has no Pusher key and secret to sign with")
+		return nil, authRequest{}, authn.Caller{}, false
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		httpx.WriteBodyError(w, err)

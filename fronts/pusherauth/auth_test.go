@@ -151,6 +151,7 @@ func TestPusherAuthRejections(t *testing.T) {
 	noKey := newRig(t, rigOpts{apps: []apps.App{{ID: "plain", Key: "k", Secret: "s0123456789abcdef"}}})
 	two := newRig(t, rigOpts{apps: []apps.App{{ID: "a", Key: "ka", Secret: "sa"}, {ID: "b", Key: "kb", Secret: "sb"}}})
 	closed := newRig(t, rigOpts{anonymous: false})
+	topicsOnly := newRig(t, rigOpts{apps: []apps.App{{ID: "topics"}}})
 	good := r.Mint(t, frontstest.Ada, 0)
 	for _, tc := range []struct {
 		name   string
@@ -180,6 +181,8 @@ func TestPusherAuthRejections(t *testing.T) {
 		{"bad cookie", r, "/pusher/auth", pusherForm("1.2", "presence-lobby"), []string{"Cookie", "gatehouse=bad"}, 401, httpx.CodeInvalidToken},
 		{"cookie from a foreign origin", r, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Cookie", "gatehouse=ada", "Origin", "https://evil.example"}, 403, httpx.CodeAccessDenied},
 		{"encrypted without master key", noKey, "/pusher/auth", pusherForm("1.2", "private-encrypted-foo"), []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
+		{"app without Pusher credentials", topicsOnly, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
+		{"app without Pusher credentials, signin", topicsOnly, "/pusher/user-auth?app=topics", pusherForm("1.2", ""), []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
 		{"two apps, none picked", two, "/pusher/auth", pusherForm("1.2", "private-chat"), []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
 		{"unknown app", r, "/pusher/auth?app=nope", pusherForm("1.2", "private-chat"), []string{"Cookie", "gatehouse=ada"}, 400, httpx.CodeInvalidRequest},
 		{"body over 64 KiB", r, "/pusher/auth", pusherForm("1.2", "private-chat") + "&pad=" + strings.Repeat("x", 70<<10), []string{"Cookie", "gatehouse=ada"}, 413, httpx.CodeTooLarge},

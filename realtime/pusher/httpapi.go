@@ -19,6 +19,10 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, appID, client
 		httpx.WriteError(w, http.StatusNotFound, httpx.CodeInvalidRequest, "unknown app")
 		return nil, nil
 	}
+	if !a.Pusher() {
+		httpx.WriteError(w, http.StatusNotFound, httpx.CodeInvalidRequest, "this app has no Pusher key and secret: it has no Pusher HTTP API")
+		return nil, nil
+	}
 	if !a.AdminAllowed(clientIP) {
 		s.log.InfoContext(r.Context(), "pusher: api source address refused", "app", a.ID, "ip", clientIP)
 		httpx.WriteError(w, http.StatusUnauthorized, httpx.CodeAccessDenied, "request not authorized")

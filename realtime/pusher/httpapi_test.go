@@ -192,3 +192,23 @@ func FuzzAPIQuery(f *testing.F) {
 		}
 	})
 }
+
+// An app without a key and secret has no Pusher HTTP API: a request is
+// refused before any signature is looked at, even one "signed" with the
+// empty credentials anyone could use.
+func TestAPIAppWithoutPusherCredentials(t *testing.T) {
+	e := newEnv(t, envOpts{app: func(a *apps.App) { a.Key, a.Secret = "", "" }})
+	body := []byte(`{"name":"e","channel":"news","data":"x"}`)
+	path := "/apps/" + appID + "/events"
+	forged := func(q url.Values) {
+		for k, v := range pusherproto.SignedQuery("", "", "POST", path, nil, body, time.Now()) {
+			q[k] = v
+		}
+	}
+	for name, mutate := range map[string]func(url.Values){"app's old credentials": nil, "empty credentials": forged} {
+		status, out := e.api("POST", path, nil, body, mutate)
+		if status != 404 || !strings.Contains(fmt.Sprint(out["error_description"]), "no Pusher key and secret") {
+			t.Errorf("%s: status %d %v", name, status, out)
+		}
+	}
+}
