@@ -59,12 +59,21 @@ type anonymousRequest struct {
 	Profile string `json:"profile"`
 }
 
+// tokenResponse is POST /token/anonymous's answer.
 type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+}
+
+// exchangeResponse is POST /token's answer (RFC 8693): every field always,
+// scope empty when the token carries no permissions.
+type exchangeResponse struct {
 	AccessToken     string `json:"access_token"`
 	TokenType       string `json:"token_type"`
 	ExpiresIn       int64  `json:"expires_in"`
-	IssuedTokenType string `json:"issued_token_type,omitempty"`
-	Scope           string `json:"scope,omitempty"`
+	IssuedTokenType string `json:"issued_token_type"`
+	Scope           string `json:"scope"`
 }
 
 func (a *Anonymous) mint(c *gin.Context) {

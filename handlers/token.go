@@ -174,7 +174,7 @@ func (t *Token) mint(c *gin.Context) {
 		c.Data(http.StatusOK, jwtMediaType, []byte(tok.Value))
 		return
 	}
-	c.JSON(http.StatusOK, tokenResponse{
+	c.JSON(http.StatusOK, exchangeResponse{
 		AccessToken: tok.Value, TokenType: "Bearer",
 		ExpiresIn:       int64(tok.ExpiresAt.Sub(tok.IssuedAt) / time.Second),
 		IssuedTokenType: TokenTypeJWT, Scope: tok.Scope,

@@ -3,7 +3,9 @@ package handlers
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -289,5 +291,47 @@ func TestTokenExchangeOfTrustedIssuer(t *testing.T) {
 	}
 	if code, _, body := rig.token(t, form(sign("https://other.test/"), TokenTypeJWT)); code != 401 {
 		t.Fatalf("issuer not trusted: %d %s", code, body)
+	}
+}
+
+// SPEC's /token answer always has its five fields: scope too, empty when
+// the policy grants the caller nothing.
+func TestTokenAnswerFields(t *testing.T) {
+	rig := newAuthRig(t)
+	ck := "gatehouse=" + rig.login(t).Value
+	nothing, err := policy.New(policy.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMetrics()
+	tok, err := NewToken(TokenConfig{Origin: authOrigin}, rig.rp.Sessions(), rig.rp, rig.issuer, nothing, m, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare, err := NewRouter(ServerConfig{}, m, discard, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, h := range map[string]http.Handler{"grants": rig.handler, "no grants": bare} {
+		req := httptest.NewRequest("POST", "/token", nil)
+		req.Header.Set("Cookie", ck)
+		req.Header.Set("Origin", authOrigin)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("%s: %d %s", name, rec.Code, rec.Body)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		keys := make([]string, 0, len(got))
+		for k := range got {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		if want := []string{"access_token", "expires_in", "issued_token_type", "scope", "token_type"}; !slices.Equal(keys, want) {
+			t.Errorf("%s: fields %v, want %v", name, keys, want)
+		}
 	}
 }
