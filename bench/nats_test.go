@@ -4,11 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"log/slog"
-	"math/big"
-	"strings"
 	"testing"
 	"time"
 
@@ -71,17 +67,9 @@ func natsFloor(pub *ecdsa.PublicKey, signer nkeys.KeyPair, shared *[32]byte) fun
 		if err != nil {
 			return nil
 		}
-		tok := req.ConnectOptions.Token
-		dot := strings.LastIndexByte(tok, '.')
-		sig, err := base64.RawURLEncoding.DecodeString(tok[dot+1:])
 		resp := jwt.NewAuthorizationResponseClaims(req.UserNkey)
 		resp.Audience = req.Server.ID
-		ok := dot >= 0 && err == nil && len(sig) == 64
-		if ok {
-			h := sha256.Sum256([]byte(tok[:dot]))
-			ok = ecdsa.Verify(pub, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
-		}
-		if !ok {
+		if !floorES256(pub, req.ConnectOptions.Token) {
 			resp.Error = "not authorized"
 		} else {
 			uc := jwt.NewUserClaims(req.UserNkey)

@@ -4,10 +4,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -44,12 +42,7 @@ func paFloor(codec *securecookie.SecureCookie, pub *ecdsa.PublicKey) http.Handle
 			var s oidc.Session
 			ok = codec.Decode("gatehouse", c.Value, &s) == nil
 		} else if tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); found {
-			dot := strings.LastIndexByte(tok, '.')
-			sig, err := base64.RawURLEncoding.DecodeString(tok[dot+1:])
-			if dot >= 0 && err == nil && len(sig) == 64 {
-				h := sha256.Sum256([]byte(tok[:dot]))
-				ok = ecdsa.Verify(pub, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
-			}
+			ok = floorES256(pub, tok)
 		}
 		if !ok {
 			w.WriteHeader(http.StatusUnauthorized)

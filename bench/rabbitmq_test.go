@@ -2,10 +2,7 @@ package bench
 
 import (
 	"crypto/ecdsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -31,13 +28,7 @@ func rmqFloor(pub *ecdsa.PublicKey, grants map[string]policy.Grants) http.Handle
 		ok := false
 		switch r.URL.Path {
 		case rabbitmq.PathPrefix + "user":
-			tok := r.Form.Get("password")
-			dot := strings.LastIndexByte(tok, '.')
-			sig, err := base64.RawURLEncoding.DecodeString(tok[dot+1:])
-			if dot >= 0 && err == nil && len(sig) == 64 {
-				h := sha256.Sum256([]byte(tok[:dot]))
-				ok = ecdsa.Verify(pub, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
-			}
+			ok = floorES256(pub, r.Form.Get("password"))
 		case rabbitmq.PathPrefix + "topic":
 			g, found := grants[r.Form.Get("username")]
 			ok = found && g.CanPublish(r.Form.Get("routing_key"))
