@@ -17,3 +17,11 @@ export async function freePort(host = '127.0.0.1') {
     });
   });
 }
+
+/** accepting resolves true when something accepts TCP connections on port of 127.0.0.1, else false. */
+export function accepting(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+    s.on('error', () => resolve(false));
+  });
+}

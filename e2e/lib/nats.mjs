@@ -3,10 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { natsServerBin } from './brokers.mjs';
-import { freePort } from './free-port.mjs';
+import { accepting, freePort } from './free-port.mjs';
 import { makeTempDir, removeTempDir, spawnTracked } from './proc.mjs';
 import { poll } from './wait.mjs';
-import net from 'node:net';
 
 const e2eDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -28,10 +27,6 @@ export async function startNats({ t, vars }) {
   let proc;
   const start = async () => {
     proc = spawnTracked(natsServerBin(), ['-c', file], { name: 'nats-server' });
-    const accepting = (p) => new Promise((resolve) => {
-      const s = net.connect(p, '127.0.0.1', () => { s.end(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
     // Both listeners: the client port being up says nothing of the websocket one.
     await poll(async () => {
       if (!proc.running()) throw new Error(`nats-server exited: ${proc.output()}`);

@@ -1,10 +1,9 @@
 // Debian's nginx with libnginx-mod-nchan, on a free loopback port, with its
 // own prefix, pid file and temp dirs.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './free-port.mjs';
+import { accepting, freePort } from './free-port.mjs';
 import { makeTempDir, removeTempDir, spawnTracked } from './proc.mjs';
 import { poll } from './wait.mjs';
 
@@ -28,11 +27,10 @@ export async function startNginx({ t, config = 'nginx.conf', vars = {}, port, bi
   const file = path.join(prefix, 'nginx.conf');
   fs.writeFileSync(file, conf);
   const proc = spawnTracked(bin, ['-p', prefix, '-c', file, '-e', path.join(prefix, 'error.log'), '-g', 'daemon off;'], { name: 'nginx' });
-  await poll(() => new Promise((resolve, reject) => {
-    if (!proc.running()) { reject(new Error(`nginx exited: ${proc.output()}\n${readLog(prefix)}`)); return; }
-    const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
-    s.on('error', () => resolve(false));
-  }), { timeout: 10000, what: 'nginx listening' });
+  await poll(async () => {
+    if (!proc.running()) throw new Error(`nginx exited: ${proc.output()}\n${readLog(prefix)}`);
+    return accepting(port);
+  }, { timeout: 10000, what: 'nginx listening' });
   const handle = {
     url: `http://127.0.0.1:${port}`,
     port,

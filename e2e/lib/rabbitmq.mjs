@@ -3,10 +3,9 @@
 // /usr/sbin would switch to the rabbitmq user).
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './free-port.mjs';
+import { accepting, freePort } from './free-port.mjs';
 import { makeTempDir, removeTempDir, spawnTracked } from './proc.mjs';
 import { poll, withTimeout } from './wait.mjs';
 
@@ -68,10 +67,6 @@ export async function startRabbitMQ({ t, vars = {}, managementPort, authUrls = {
   };
   if (t) t.after(stop);
   const listeners = ['amqp', 'mqtt', 'webMqtt', 'stomp', 'webStomp', 'management'];
-  const accepting = (port) => new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
-    s.on('error', () => resolve(false));
-  });
   const waiting = new Set(listeners);
   await poll(async () => {
     if (!proc.running()) throw new Error(`rabbitmq-server exited:\n${proc.output()}`);
@@ -82,6 +77,31 @@ export async function startRabbitMQ({ t, vars = {}, managementPort, authUrls = {
   });
   return { ports, stop, output: () => proc.output() };
 }
+
+/** MANAGEMENT_PASSWORD is the management user's password in e2e/configs/rabbitmq.conf's tests. */
+export const MANAGEMENT_PASSWORD = 'e2e-rabbitmq-admin-0123456789';
+
+/**
+ * gatehouseRabbitConfig is the Gatehouse config section the RabbitMQ tests
+ * share: the backend on, logout through the management API on mgmtPort
+ * (password from RABBITMQ_ADMIN_PASSWORD, see rabbitmqEnv), and a policy
+ * letting logged-in users subscribe to chat.* and publish on chat.room.
+ */
+export function gatehouseRabbitConfig(mgmtPort) {
+  return `
+rabbitmq:
+  enabled: true
+  management: {url: "http://127.0.0.1:${mgmtPort}", user: gatehouse-admin, password: "\${RABBITMQ_ADMIN_PASSWORD}"}
+policy:
+  rules:
+    - when: {authenticated: true}
+      subscribe: ["chat.*"]
+      publish: ["chat.room"]
+`;
+}
+
+/** rabbitmqEnv is the environment gatehouseRabbitConfig reads. */
+export const rabbitmqEnv = { RABBITMQ_ADMIN_PASSWORD: MANAGEMENT_PASSWORD };
 
 /**
  * mqttConnect connects the `mqtt` client (MQTT 3.1.1, no reconnection) to

@@ -14,11 +14,9 @@ import { devLogin, logout, sessionToken } from '../lib/devidp.mjs';
 import { freePort } from '../lib/free-port.mjs';
 import { startGatehouse } from '../lib/gatehouse.mjs';
 import { makeTempDir } from '../lib/proc.mjs';
-import { mqttConnect, startRabbitMQ } from '../lib/rabbitmq.mjs';
+import { gatehouseRabbitConfig, MANAGEMENT_PASSWORD, mqttConnect, rabbitmqEnv, startRabbitMQ } from '../lib/rabbitmq.mjs';
 import { startRedis } from '../lib/redis.mjs';
 import { withTimeout } from '../lib/wait.mjs';
-
-const MGMT_PASSWORD = 'e2e-rabbitmq-admin-0123456789';
 
 test('rabbitmq on two nodes: the user check on node A, every other check on node B', async (t) => {
   const redis = await startRedis({ t });
@@ -27,22 +25,14 @@ test('rabbitmq on two nodes: the user check on node A, every other check on node
 server: {public_url: "http://127.0.0.1:${portA}"}
 keys: {dir: "${makeTempDir('gatehouse-e2e-rmq-nodes-keys-')}"}
 realtime: {backplane: redis, redis: {url: "${redis.url}"}}
-rabbitmq:
-  enabled: true
-  management: {url: "http://127.0.0.1:${mgmtPort}", user: gatehouse-admin, password: "\${RABBITMQ_ADMIN_PASSWORD}"}
-policy:
-  rules:
-    - when: {authenticated: true}
-      subscribe: ["chat.*"]
-      publish: ["chat.room"]
-`;
-  const env = { RABBITMQ_ADMIN_PASSWORD: MGMT_PASSWORD };
+${gatehouseRabbitConfig(mgmtPort)}`;
+  const env = rabbitmqEnv;
   // One at a time: the first node generates the signing keys the other loads.
   const a = await startGatehouse({ t, port: portA, config, env });
   const b = await startGatehouse({ t, port: portB, config, env });
   const rmq = await startRabbitMQ({
     t, managementPort: mgmtPort,
-    vars: { GATEHOUSE: b.url, MANAGEMENT_PASSWORD: MGMT_PASSWORD },
+    vars: { GATEHOUSE: b.url, MANAGEMENT_PASSWORD },
     authUrls: { user: a.url },
   });
   const tcp = `mqtt://127.0.0.1:${rmq.ports.mqtt}`;

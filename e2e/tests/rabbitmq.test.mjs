@@ -14,25 +14,14 @@ import { claims } from '../lib/jwt.mjs';
 import { devLogin, logout, sessionToken } from '../lib/devidp.mjs';
 import { freePort } from '../lib/free-port.mjs';
 import { startGatehouse } from '../lib/gatehouse.mjs';
-import { mqttConnect, startRabbitMQ } from '../lib/rabbitmq.mjs';
+import { gatehouseRabbitConfig, MANAGEMENT_PASSWORD, mqttConnect, rabbitmqEnv, startRabbitMQ } from '../lib/rabbitmq.mjs';
 import { withTimeout } from '../lib/wait.mjs';
-
-const MGMT_PASSWORD = 'e2e-rabbitmq-admin-0123456789';
 
 async function rig(t) {
   const ghPort = await freePort();
   const mgmtPort = await freePort();
-  const gh = await startGatehouse({ t, port: ghPort, publicUrl: true, config: `
-rabbitmq:
-  enabled: true
-  management: {url: "http://127.0.0.1:${mgmtPort}", user: gatehouse-admin, password: "\${RABBITMQ_ADMIN_PASSWORD}"}
-policy:
-  rules:
-    - when: {authenticated: true}
-      subscribe: ["chat.*"]
-      publish: ["chat.room"]
-`, env: { RABBITMQ_ADMIN_PASSWORD: MGMT_PASSWORD } });
-  const rmq = await startRabbitMQ({ t, managementPort: mgmtPort, vars: { GATEHOUSE: `http://127.0.0.1:${ghPort}`, MANAGEMENT_PASSWORD: MGMT_PASSWORD } });
+  const gh = await startGatehouse({ t, port: ghPort, publicUrl: true, config: gatehouseRabbitConfig(mgmtPort), env: rabbitmqEnv });
+  const rmq = await startRabbitMQ({ t, managementPort: mgmtPort, vars: { GATEHOUSE: `http://127.0.0.1:${ghPort}`, MANAGEMENT_PASSWORD } });
   return { gh, rmq };
 }
 
